@@ -1,0 +1,306 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// ExchangeRequest carries the authorization response and what the caller
+// kept from the authorization request.
+type ExchangeRequest struct {
+	Code         string
+	CodeVerifier string
+	RedirectURI  string // the one sent in the authorization request (RFC 6749 §4.1.3)
+	Nonce        string // the one sent in the authorization request; required for oidc
+	// Issuer is the `iss` parameter of the authorization response (RFC
+	// 9207), "" when there was none.
+	Issuer string
+}
+
+// Tokens are the provider's tokens, passed through to the application.
+type Tokens struct {
+	AccessToken, TokenType, RefreshToken, IDToken, Scope string
+	ExpiresIn                                            int64 // seconds; 0 when the provider did not say
+}
+
+// Identity is who logged in, as the provider says.
+type Identity struct {
+	Issuer  string // the configured issuer
+	Subject string // per Config.SubjectClaim
+	Email   string
+	// EmailVerified is true only when the source of Email says so (a JSON
+	// true or the string "true", as Apple sends).
+	EmailVerified bool
+	Name, Picture string
+	Claims        map[string]any // verified ID-token claims (nil for oauth2)
+	Userinfo      map[string]any // nil when not fetched
+}
+
+// Result is what a successful Exchange yields.
+type Result struct {
+	Identity Identity
+	Tokens   Tokens
+}
+
+// Exchange redeems an authorization code (RFC 6749 §4.1.3) with the PKCE
+// verifier (RFC 7636 §4.5), verifies the ID token of an oidc provider
+// (OpenID Connect Core §3.1.3.5–3.1.3.8), fetches userinfo per
+// Config.Userinfo and returns the identity. The RFC 9207 issuer check runs
+// before the code is sent anywhere.
+//
+// Errors are *Error: CodeIssuerMismatch, CodeExchangeFailed (the provider
+// refused the code), CodeUnavailable (down, slow, garbage),
+// CodeInvalidIDToken, CodeNonceMismatch, CodeUserinfoFailed. A plain error
+// means the caller passed an incomplete request.
+func (p *Provider) Exchange(ctx context.Context, r ExchangeRequest) (*Result, error) {
+	if r.Code == "" {
+		return nil, newError(CodeExchangeFailed, "code", nil, "code: missing")
+	}
+	if err := checkVerifier(r.CodeVerifier); err != nil {
+		return nil, fmt.Errorf("oidc: exchange: %w", err)
+	}
+	if r.RedirectURI == "" {
+		return nil, errors.New("oidc: exchange: redirect_uri missing")
+	}
+	if p.cfg.Type == TypeOIDC && r.Nonce == "" {
+		return nil, errors.New("oidc: exchange: nonce missing")
+	}
+	eps, e := p.endpoints(ctx)
+	if e != nil {
+		return nil, e
+	}
+	if e := p.checkIssuerParam(eps, r.Issuer); e != nil {
+		return nil, e
+	}
+
+	tok, e := p.redeem(ctx, eps, r)
+	if e != nil {
+		return nil, e
+	}
+	res := &Result{Tokens: tokensFrom(tok)}
+	id, e := p.identify(ctx, eps, &res.Tokens, r.Nonce)
+	if e != nil {
+		return nil, e
+	}
+	res.Identity = *id
+	return res, nil
+}
+
+// checkIssuerParam is the mix-up defence of RFC 9207 §2.4: a provider that
+// advertises authorization_response_iss_parameter_supported always sends
+// iss, so a missing one means the response did not come from it; a
+// present iss must name our issuer exactly, advertised or not.
+func (p *Provider) checkIssuerParam(eps *endpoints, iss string) *Error {
+	switch {
+	case iss == "" && eps.issParam:
+		return newError(CodeIssuerMismatch, "iss_param", nil,
+			"iss_param: the provider sends iss in authorization responses (RFC 9207) and none was given")
+	case iss != "" && iss != p.cfg.Issuer:
+		return newError(CodeIssuerMismatch, "iss_param", nil,
+			"iss_param: expected %s, got %s", clip(p.cfg.Issuer), clip(iss))
+	}
+	return nil
+}
+
+// redeem posts the code to the token endpoint through x/oauth2 with our
+// bounded client in the context (x/oauth2 would otherwise use
+// http.DefaultClient: no timeout, redirects followed with the code and
+// secret re-sent).
+func (p *Provider) redeem(ctx context.Context, eps *endpoints, r ExchangeRequest) (*oauth2.Token, *Error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
+	tok, err := p.oauth2Config(eps, r.RedirectURI).Exchange(ctx, r.Code, oauth2.VerifierOption(r.CodeVerifier))
+	if err != nil {
+		e := tokenError(err)
+		p.log.WarnContext(ctx, "oidc code exchange failed", "err", e)
+		return nil, e
+	}
+	// RFC 6749 §7.1: we only know how to use Bearer tokens (RFC 6750).
+	if tt := tok.TokenType; tt != "" && !strings.EqualFold(tt, "bearer") {
+		return nil, newError(CodeUnavailable, "token_type", nil, "token_type: expected Bearer, got %s", clip(tt))
+	}
+	return tok, nil
+}
+
+// tokenError sorts token endpoint failures: an OAuth error answer (RFC
+// 6749 §5.2, e.g. invalid_grant for a replayed code) under 500 is a
+// refusal; everything else — network, timeout, 5xx, a non-OAuth 4xx, a
+// body that is no token response — means the provider is unavailable. The
+// provider's body stays in Err only.
+func tokenError(err error) *Error {
+	cause := fmt.Errorf("oidc: token endpoint: %w", err)
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		if re.ErrorCode != "" && status < http.StatusInternalServerError {
+			return &Error{Code: CodeExchangeFailed, Check: "token", Err: cause,
+				Detail: "token: the provider refused the grant: " + oauthErrorCode(re.ErrorCode)}
+		}
+		return &Error{Code: CodeUnavailable, Check: "token", Err: cause,
+			Detail: fmt.Sprintf("token: provider answered HTTP %d", status)}
+	}
+	return &Error{Code: CodeUnavailable, Check: "token", Err: cause, Detail: "token: " + safeCause(err)}
+}
+
+// oauthErrorCode passes a registered-looking error code (RFC 6749 §5.2)
+// and nothing else from the provider's answer.
+func oauthErrorCode(s string) string {
+	if len(s) > 64 {
+		return "(unrecognised error code)"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return "(unrecognised error code)"
+		}
+	}
+	return s
+}
+
+func tokensFrom(tok *oauth2.Token) Tokens {
+	t := Tokens{
+		AccessToken:  tok.AccessToken,
+		TokenType:    tok.TokenType,
+		RefreshToken: tok.RefreshToken,
+		ExpiresIn:    tok.ExpiresIn,
+	}
+	if t.ExpiresIn == 0 && !tok.Expiry.IsZero() {
+		// Form-encoded answers (GitHub's default) only fill Expiry,
+		// which x/oauth2 computed from its own time.Now.
+		t.ExpiresIn = int64(math.Round(time.Until(tok.Expiry).Seconds()))
+	}
+	t.IDToken, _ = tok.Extra("id_token").(string)
+	t.Scope, _ = tok.Extra("scope").(string)
+	return t
+}
+
+// identify turns tokens into an Identity: the verified ID token's claims
+// for oidc, then userinfo per Config.Userinfo (always for oauth2).
+func (p *Provider) identify(ctx context.Context, eps *endpoints, t *Tokens, nonce string) (*Identity, *Error) {
+	id := &Identity{Issuer: p.cfg.Issuer}
+	oidcType := p.cfg.Type == TypeOIDC
+	if oidcType {
+		if t.IDToken == "" {
+			return nil, newError(CodeInvalidIDToken, "id_token", nil, "id_token: missing from the token response")
+		}
+		claims, e := p.verifyIDToken(ctx, t.IDToken, nonce, t.AccessToken)
+		if e != nil {
+			return nil, e
+		}
+		id.Claims = claims
+	}
+
+	var fetch bool
+	switch p.cfg.Userinfo {
+	case UserinfoAlways:
+		fetch = true
+	case UserinfoAuto:
+		email, _ := id.Claims["email"].(string)
+		fetch = eps.userinfo != "" && t.AccessToken != "" && (!oidcType || email == "")
+	}
+	var subjectRaw string
+	if fetch {
+		if eps.userinfo == "" {
+			return nil, newError(CodeUserinfoFailed, "userinfo", nil, "userinfo: always requested but the provider has no userinfo endpoint")
+		}
+		info, sub, e := p.userinfo(ctx, eps.userinfo, t.AccessToken)
+		if e != nil {
+			return nil, e
+		}
+		// OpenID Connect Core §5.3.2: the userinfo sub must be the ID
+		// token's, or the answer may be about someone else (a token
+		// substitution).
+		if oidcType {
+			want, _ := id.Claims["sub"].(string)
+			got, _ := info["sub"].(string)
+			if got != want {
+				return nil, newError(CodeUserinfoFailed, "userinfo_sub", nil, "userinfo_sub: the userinfo answer is about another subject than the ID token")
+			}
+		}
+		id.Userinfo = info
+		subjectRaw = sub
+	}
+
+	switch {
+	case oidcType:
+		s, ok := subjectString(id.Claims[p.cfg.SubjectClaim])
+		if !ok && id.Userinfo != nil {
+			s, ok = subjectString(id.Userinfo[p.cfg.SubjectClaim])
+		}
+		if !ok {
+			return nil, newError(CodeInvalidIDToken, "subject_claim", nil, "subject_claim: %s missing or not a string or integer", clip(p.cfg.SubjectClaim))
+		}
+		id.Subject = s
+	default:
+		if subjectRaw == "" {
+			return nil, newError(CodeUserinfoFailed, "subject_claim", nil, "subject_claim: %s missing from userinfo or not a string or integer", clip(p.cfg.SubjectClaim))
+		}
+		id.Subject = subjectRaw
+	}
+	fillProfile(id, id.Claims, id.Userinfo)
+	return id, nil
+}
+
+// fillProfile takes each profile field from the first source that has it.
+// Email and email_verified travel together: a verified flag from one
+// source never vouches for another source's address.
+func fillProfile(id *Identity, sources ...map[string]any) {
+	for _, src := range sources {
+		if src == nil {
+			continue
+		}
+		if id.Email == "" {
+			if email, _ := src["email"].(string); email != "" {
+				id.Email = email
+				id.EmailVerified = isTrue(src["email_verified"])
+			}
+		}
+		if id.Name == "" {
+			id.Name, _ = src["name"].(string)
+		}
+		if id.Picture == "" {
+			id.Picture, _ = src["picture"].(string)
+		}
+		if id.Picture == "" {
+			// GitHub and GitLab's APIs call it avatar_url.
+			id.Picture, _ = src["avatar_url"].(string)
+		}
+	}
+}
+
+// isTrue accepts a JSON true or the string "true" (Apple sends strings).
+func isTrue(v any) bool {
+	switch b := v.(type) {
+	case bool:
+		return b
+	case string:
+		return strings.EqualFold(b, "true")
+	}
+	return false
+}
+
+// subjectString renders a subject claim: a non-empty string, or an
+// integer (GitHub's numeric id) in decimal. Fractions and integers beyond
+// float64's exact range are refused rather than rounded.
+func subjectString(v any) (string, bool) {
+	switch s := v.(type) {
+	case string:
+		return s, s != ""
+	case float64:
+		if s != math.Trunc(s) || math.Abs(s) > 1<<53 {
+			return "", false
+		}
+		return fmt.Sprintf("%d", int64(s)), true
+	}
+	return "", false
+}

@@ -1,0 +1,104 @@
+package oidc
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// FuzzParseCompact: the segment and header parsing of untrusted ID tokens
+// never panics, and whatever it accepts is three base64url segments whose
+// first two are exactly what gets verified.
+func FuzzParseCompact(f *testing.F) {
+	claims := map[string]any{"iss": "https://op", "sub": "s", "aud": "c", "exp": 2, "iat": 1}
+	f.Add(signToken(f, map[string]any{"alg": "RS256", "kid": "k1"}, claims, "RS256", testKey("rsa1")))
+	f.Add(signToken(f, map[string]any{"alg": "ES256", "crit": []string{"x"}}, claims, "ES256", testKey("ec256")))
+	f.Add(b64([]byte(`{"alg":"none"}`)) + "." + b64([]byte(`{}`)) + ".")
+	f.Add(`{"payload":"e30","signatures":[]}`)
+	f.Add("a.b.c.d")
+	f.Add("..")
+	f.Add(b64([]byte(`{"alg":"RS256","b64":false}`)) + ".e30.AA")
+	f.Fuzz(func(t *testing.T, raw string) {
+		tok, e := parseCompact(raw)
+		if e != nil {
+			if tok != nil || e.Code != CodeInvalidIDToken || e.Check == "" {
+				t.Fatalf("bad failure: %v %+v", tok, e)
+			}
+			if len(raw) > 20 && strings.Contains(e.Detail, raw) {
+				t.Fatalf("detail echoes input")
+			}
+			return
+		}
+		if strings.Count(raw, ".") != 2 || !strings.HasPrefix(raw, tok.signingInput+".") {
+			t.Fatalf("accepted %q with signing input %q", raw, tok.signingInput)
+		}
+	})
+}
+
+// FuzzParseKeys: a hostile JWKS never panics the key parser, and every key
+// kept is usable.
+func FuzzParseKeys(f *testing.F) {
+	good, _ := json.Marshal(map[string]any{"keys": []any{pubJWK(f, "rsa1", "k1", "RS256"), pubJWK(f, "ec256", "e1", ""), pubJWK(f, "ed", "d1", "")}})
+	f.Add(good)
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"},{"kty":"oct","k":"AA"}]}`))
+	f.Add([]byte(`{"keys":[1,"x",null,{}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var doc struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		if json.Unmarshal(body, &doc) != nil {
+			return
+		}
+		set, _ := parseKeys(doc.Keys)
+		for _, k := range set.keys {
+			fits := false
+			for _, alg := range knownAlgs() {
+				if keyFits(k, alg) {
+					fits = true
+				}
+			}
+			if !fits {
+				t.Fatalf("kept a key no alg can use: %T", k.key)
+			}
+		}
+	})
+}
+
+// FuzzCheckClaims: any JSON payload yields either nil or an *Error with a
+// check name, never a panic.
+func FuzzCheckClaims(f *testing.F) {
+	clk := newClock()
+	p, err := New(Config{Name: "x", Issuer: "https://op", ClientID: "c", Now: clk.Now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := clk.Now().Unix()
+	valid, _ := json.Marshal(map[string]any{"iss": "https://op", "sub": "s", "aud": []string{"c", "d"}, "azp": "c", "exp": now + 60, "iat": now, "nonce": "n", "nbf": now})
+	f.Add(valid, "n")
+	f.Add([]byte(`{"exp":1e309,"iat":-1e308,"aud":[null],"iss":"https://op"}`), "")
+	f.Add([]byte(`{"iss":"https://op","aud":"c","exp":"x"}`), "n")
+	f.Fuzz(func(t *testing.T, payload []byte, nonce string) {
+		var c map[string]any
+		if json.Unmarshal(payload, &c) != nil || c == nil {
+			return
+		}
+		if e := p.checkClaims(c, nonce); e != nil && e.Check == "" {
+			t.Fatalf("error without check: %+v", e)
+		}
+		_ = checkAccessTokenHash(c, "RS256", "at")
+		_, _ = subjectString(c["sub"])
+	})
+}
+
+func FuzzRawSubject(f *testing.F) {
+	for _, s := range []string{`"abc"`, `123`, `-5`, `1.5`, `1e3`, `true`, `null`, `{"a":1}`, `"\u0000"`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s := rawSubject(raw)
+		if s != "" && raw[0] != '"' && strings.Trim(strings.TrimPrefix(s, "-"), "0123456789") != "" {
+			t.Fatalf("%q rendered as %q", raw, s)
+		}
+	})
+}

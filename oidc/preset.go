@@ -1,0 +1,136 @@
+package oidc
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// preset holds what a well-known provider needs beyond client id and
+// secret. Fields already set in a Config win over the preset's.
+type preset struct {
+	cfg Config
+	// needIssuer, when set, explains why the preset cannot pick an issuer.
+	needIssuer string
+}
+
+// lookupPreset returns the preset called name. Presets are kept few and
+// checked against each provider's published discovery document; anything
+// else is configured as plain oidc or oauth2.
+func lookupPreset(name string) (preset, bool) {
+	switch name {
+	case "google":
+		// https://accounts.google.com/.well-known/openid-configuration. The
+		// issuer has no trailing slash; ID tokens carry email.
+		return preset{cfg: Config{Type: TypeOIDC, Issuer: "https://accounts.google.com"}}, true
+
+	case "microsoft":
+		// Microsoft identity platform v2.0. The multi-tenant "common" and
+		// "organizations" documents publish a templated issuer
+		// (https://login.microsoftonline.com/{tenantid}/v2.0) that no exact
+		// comparison can match, so the issuer must name one tenant:
+		// https://login.microsoftonline.com/<tenant-id>/v2.0 (personal
+		// accounts: tenant 9188040d-6c67-4c5b-b112-36a304b66dad). A
+		// multi-tenant app configures one provider per tenant.
+		return preset{
+			cfg: Config{Type: TypeOIDC},
+			needIssuer: "microsoft: set the issuer to https://login.microsoftonline.com/<tenant-id>/v2.0; " +
+				"the multi-tenant endpoints publish a templated issuer that cannot be checked exactly",
+		}, true
+
+	case "apple":
+		// Sign in with Apple: https://appleid.apple.com/.well-known/openid-configuration.
+		// The client secret is the ES256 JWT you generate from your Apple
+		// key (valid at most six months); Apple takes it only in the body
+		// (client_secret_post). Asking for the email scope makes Apple
+		// insist on response_mode=form_post, so the app's redirect URI
+		// receives a POST. Apple has no userinfo endpoint and sends
+		// email_verified as a string.
+		return preset{cfg: Config{
+			Type:       TypeOIDC,
+			Issuer:     "https://appleid.apple.com",
+			Scopes:     []string{"openid", "email"},
+			ClientAuth: ClientAuthPost,
+			AuthParams: map[string]string{"response_mode": "form_post"},
+		}}, true
+
+	case "gitlab":
+		// GitLab.com: https://gitlab.com/.well-known/openid-configuration.
+		// Self-managed GitLab: type oidc with the instance's URL as issuer.
+		return preset{cfg: Config{Type: TypeOIDC, Issuer: "https://gitlab.com"}}, true
+
+	case "github":
+		// GitHub is OAuth 2.0 only (no ID token): the identity comes from
+		// GET https://api.github.com/user, whose numeric `id` is the stable
+		// subject (the login can be renamed). That answer carries the
+		// public email only and no email_verified, so
+		// Identity.EmailVerified stays false; reading /user/emails is left
+		// to the application. Issuer only names GitHub in Identity.Issuer.
+		return preset{cfg: Config{
+			Type:         TypeOAuth2,
+			Issuer:       "https://github.com",
+			AuthURL:      "https://github.com/login/oauth/authorize",
+			TokenURL:     "https://github.com/login/oauth/access_token",
+			UserinfoURL:  "https://api.github.com/user",
+			SubjectClaim: "id",
+			Scopes:       []string{"read:user", "user:email"},
+			ClientAuth:   ClientAuthPost,
+		}}, true
+	}
+	return preset{}, false
+}
+
+func presetNames() []string { return []string{"apple", "github", "gitlab", "google", "microsoft"} }
+
+// ApplyPreset fills Type, Issuer, endpoints, scopes and client
+// authentication for a well-known provider named by cfg.Type (or by
+// cfg.Name when Type is empty): google, microsoft, apple, gitlab, github.
+// Values already set in cfg are kept. A Type of oidc or oauth2, or an
+// empty Type with a Name that is no preset, is left alone. New calls it
+// for a preset Type, so calling it first is only needed to inspect the
+// result.
+func ApplyPreset(cfg *Config) error {
+	if cfg == nil {
+		return errors.New("oidc: preset: nil config")
+	}
+	name := cfg.Type
+	if name == TypeOIDC || name == TypeOAuth2 {
+		return nil
+	}
+	if name == "" {
+		if _, ok := lookupPreset(cfg.Name); !ok {
+			return nil
+		}
+		name = cfg.Name
+	}
+	p, ok := lookupPreset(name)
+	if !ok {
+		return fmt.Errorf("oidc: preset: unknown provider type %q (known: %v)", name, presetNames())
+	}
+	if cfg.Issuer == "" && p.needIssuer != "" {
+		return fmt.Errorf("oidc: preset: %s", p.needIssuer)
+	}
+	cfg.Type = p.cfg.Type
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&cfg.Issuer, p.cfg.Issuer)
+	fill(&cfg.AuthURL, p.cfg.AuthURL)
+	fill(&cfg.TokenURL, p.cfg.TokenURL)
+	fill(&cfg.UserinfoURL, p.cfg.UserinfoURL)
+	fill(&cfg.RevocationURL, p.cfg.RevocationURL)
+	fill(&cfg.SubjectClaim, p.cfg.SubjectClaim)
+	fill(&cfg.ClientAuth, p.cfg.ClientAuth)
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = slices.Clone(p.cfg.Scopes)
+	}
+	if len(p.cfg.AuthParams) > 0 {
+		params := maps.Clone(p.cfg.AuthParams)
+		maps.Copy(params, cfg.AuthParams)
+		cfg.AuthParams = params
+	}
+	return nil
+}

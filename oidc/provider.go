@@ -1,0 +1,219 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Provider talks to one configured OAuth 2.0 / OpenID Connect provider. It
+// is safe for concurrent use; create one per provider at start-up and keep
+// it: its discovery and JWKS caches live inside.
+type Provider struct {
+	cfg    Config
+	client *http.Client
+	log    *slog.Logger
+
+	static *endpoints          // oauth2 type: everything from Config
+	disc   *remote[*endpoints] // oidc type: discovery merged with Config overrides
+
+	keysMu  sync.Mutex
+	keys    *remote[*keySet]
+	keysURL string
+}
+
+// endpoints is what a provider offers once discovery and Config overrides
+// are merged and validated.
+type endpoints struct {
+	auth, token, userinfo, jwks, revocation, endSession string
+	// issParam: the provider sends `iss` in authorization responses
+	// (RFC 9207 §3, authorization_response_iss_parameter_supported).
+	issParam bool
+}
+
+// New validates cfg and returns a Provider. It makes no network call (a
+// serverless instance must start fast even when a provider is down);
+// discovery and the JWKS are fetched on first use, or by Discover. The
+// error lists every problem found.
+func New(cfg Config) (*Provider, error) {
+	// Own copies: the caller may reuse what it passed.
+	cfg.Scopes = slices.Clone(cfg.Scopes)
+	cfg.AuthParams = maps.Clone(cfg.AuthParams)
+	cfg.SigningAlgs = slices.Clone(cfg.SigningAlgs)
+	if err := cfg.normalize(); err != nil {
+		name := cfg.Name
+		if name == "" {
+			name = "(unnamed)"
+		}
+		return nil, fmt.Errorf("oidc: provider %q: %w", name, err)
+	}
+	p := &Provider{
+		cfg:    cfg,
+		client: buildClient(cfg.HTTPClient, cfg.Timeout),
+		log:    cfg.Logger.With("provider", cfg.Name),
+	}
+	if cfg.Type == TypeOAuth2 {
+		p.static = &endpoints{
+			auth:       cfg.AuthURL,
+			token:      cfg.TokenURL,
+			userinfo:   cfg.UserinfoURL,
+			jwks:       cfg.JWKSURL,
+			revocation: cfg.RevocationURL,
+			endSession: cfg.EndSessionURL,
+		}
+	} else {
+		p.disc = &remote[*endpoints]{
+			fetch:   p.discover,
+			now:     cfg.Now,
+			maxAge:  discoveryMaxAge,
+			timeout: cfg.Timeout,
+		}
+	}
+	return p, nil
+}
+
+// Name returns the configured provider name.
+func (p *Provider) Name() string { return p.cfg.Name }
+
+// Issuer returns the configured issuer ("" for an oauth2 provider without one).
+func (p *Provider) Issuer() string { return p.cfg.Issuer }
+
+// Type returns TypeOIDC or TypeOAuth2 (presets resolved).
+func (p *Provider) Type() string { return p.cfg.Type }
+
+// Discover fetches (or finds cached) what logins need from the provider:
+// the discovery document and the JWKS for an oidc provider; nothing for an
+// oauth2 provider, which has neither. For readiness probes and
+// `edgeauth check`.
+func (p *Provider) Discover(ctx context.Context) error {
+	eps, e := p.endpoints(ctx)
+	if e != nil {
+		return e
+	}
+	if p.cfg.Type != TypeOIDC {
+		return nil
+	}
+	if _, err := p.keyCache(eps.jwks).get(ctx); err != nil {
+		return jwksError(err)
+	}
+	return nil
+}
+
+// endpoints returns the provider's endpoints, discovering them if needed.
+func (p *Provider) endpoints(ctx context.Context) (*endpoints, *Error) {
+	if p.static != nil {
+		return p.static, nil
+	}
+	eps, err := p.disc.get(ctx)
+	if err != nil {
+		if e, ok := errors.AsType[*Error](err); ok {
+			return nil, e
+		}
+		return nil, &Error{Code: CodeUnavailable, Check: "discovery", Detail: "discovery: " + safeCause(err), Err: err}
+	}
+	return eps, nil
+}
+
+// metadata is the part of the OpenID Provider Metadata (OpenID Connect
+// Discovery §3, RFC 8414 §2) that edgeauth uses.
+type metadata struct {
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	UserinfoEndpoint      string `json:"userinfo_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+	RevocationEndpoint    string `json:"revocation_endpoint"`
+	EndSessionEndpoint    string `json:"end_session_endpoint"`
+	IssParameterSupported bool   `json:"authorization_response_iss_parameter_supported"`
+}
+
+// discover fetches and validates the discovery document (OpenID Connect
+// Discovery §4). Its issuer must equal the configured one exactly (§4.3),
+// which stops a document served for one issuer from being used for
+// another.
+func (p *Provider) discover(ctx context.Context) (*endpoints, error) {
+	// §4.1: a terminating "/" of the issuer is removed before appending.
+	u := strings.TrimSuffix(p.cfg.Issuer, "/") + "/.well-known/openid-configuration"
+	var m metadata
+	if err := p.getJSON(ctx, u, maxDiscoveryBytes, "", false, &m); err != nil {
+		p.log.WarnContext(ctx, "oidc discovery failed", "url", u, "err", err)
+		return nil, fmt.Errorf("get %s: %w", u, err)
+	}
+	if m.Issuer != p.cfg.Issuer {
+		return nil, newError(CodeUnavailable, "discovery_issuer", nil,
+			"discovery: issuer: expected %s, got %s", clip(p.cfg.Issuer), clip(m.Issuer))
+	}
+	eps := &endpoints{issParam: m.IssParameterSupported}
+	var errs []error
+	pick := func(dst *string, override, discovered, name string, required bool) {
+		if override != "" {
+			*dst = override
+			return
+		}
+		if discovered == "" {
+			if required {
+				errs = append(errs, fmt.Errorf("%s missing", name))
+			}
+			return
+		}
+		if err := checkEndpoint(discovered); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		// The loopback exception is for development providers only: an
+		// https issuer may not send us (and our secret) to plain http.
+		if strings.HasPrefix(p.cfg.Issuer, "https://") && !strings.HasPrefix(discovered, "https://") {
+			errs = append(errs, fmt.Errorf("%s: %q is not https like the issuer", name, discovered))
+			return
+		}
+		*dst = discovered
+	}
+	pick(&eps.auth, p.cfg.AuthURL, m.AuthorizationEndpoint, "authorization_endpoint", true)
+	pick(&eps.token, p.cfg.TokenURL, m.TokenEndpoint, "token_endpoint", true)
+	pick(&eps.jwks, p.cfg.JWKSURL, m.JWKSURI, "jwks_uri", true)
+	pick(&eps.userinfo, p.cfg.UserinfoURL, m.UserinfoEndpoint, "userinfo_endpoint", false)
+	pick(&eps.revocation, p.cfg.RevocationURL, m.RevocationEndpoint, "revocation_endpoint", false)
+	pick(&eps.endSession, p.cfg.EndSessionURL, m.EndSessionEndpoint, "end_session_endpoint", false)
+	if p.cfg.AuthURL == "" && eps.auth != "" {
+		if err := checkAuthEndpointQuery(eps.auth); err != nil {
+			errs = append(errs, fmt.Errorf("authorization_endpoint: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, newError(CodeUnavailable, "discovery_metadata", err, "discovery: unusable provider metadata")
+	}
+	return eps, nil
+}
+
+// safeCause turns an outbound-call failure into words fit for a client:
+// the HTTP status, a timeout, or a generic failure, never addresses or
+// provider text.
+func safeCause(err error) string {
+	var st errStatus
+	switch {
+	case errors.As(err, &st):
+		return fmt.Sprintf("provider answered HTTP %d", st.code)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return "provider timed out"
+	case errors.Is(err, context.Canceled):
+		return "request canceled"
+	case errors.Is(err, errTooLarge):
+		return "provider answer too large"
+	default:
+		return "provider unreachable or answer malformed"
+	}
+}
+
+func isTimeout(err error) bool {
+	t, ok := errors.AsType[interface {
+		error
+		Timeout() bool
+	}](err)
+	return ok && t.Timeout()
+}
