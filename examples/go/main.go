@@ -1,0 +1,184 @@
+// Command go is an edgeauth user webhook receiver using userhook.Verify.
+//
+// edgeauth POSTs a signed event at every login (Standard Webhooks format); this server checks
+// the signature and the timestamp window, finds or creates the user, and answers
+// 200 {"user_id": ..., "claims": {...}} to let the person in or 403 {"message": ...} to refuse.
+//
+// Environment:
+//
+//	PORT                      port to listen on (default 8081; 0 picks a free one)
+//	EDGEAUTH_USERHOOK_SECRET  whsec_... secret(s), space-separated while rotating
+//	DENY_DOMAINS              comma-separated email domains to refuse, e.g. "example.org,spam.test"
+//	EVENTS_LOG                optional file; each verified event is appended as one JSON line
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/edgeauth/edgeauth/userhook"
+)
+
+const maxBodyBytes = 1 << 20
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. It prints "listening on :<port>" once the port is open.
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	h, err := newHandler(getenv, log.New(stderr, "", log.LstdFlags))
+	if err != nil {
+		return err
+	}
+	port := getenv("PORT")
+	if port == "" {
+		port = "8081"
+	}
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "listening on :%d\n", ln.Addr().(*net.TCPAddr).Port)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("POST /", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// handler answers edgeauth's events. users stands in for your user table.
+type handler struct {
+	secret      string
+	denyDomains map[string]bool
+	eventsLog   string
+	log         *log.Logger
+
+	mu    sync.Mutex
+	users map[identity]string // provider+subject → user id
+}
+
+// identity keys a user: the subject is stable per provider, an email address is not (it can
+// change, or be reused).
+type identity struct{ provider, subject string }
+
+func newHandler(getenv func(string) string, logger *log.Logger) (*handler, error) {
+	secret := getenv("EDGEAUTH_USERHOOK_SECRET")
+	// Verify checks the secret on each call; checking it once here fails fast at start-up.
+	if err := userhook.Verify(secret, http.Header{}, nil, 0); errors.Is(err, userhook.ErrInvalidSecret) {
+		return nil, fmt.Errorf("EDGEAUTH_USERHOOK_SECRET: %w", err)
+	}
+	deny := map[string]bool{}
+	for _, d := range strings.Split(getenv("DENY_DOMAINS"), ",") {
+		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+			deny[d] = true
+		}
+	}
+	return &handler{
+		secret: secret, denyDomains: deny, eventsLog: getenv("EVENTS_LOG"), log: logger,
+		users: map[identity]string{},
+	}, nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The signature covers the raw bytes: verify them before decoding anything.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body too large"})
+		return
+	}
+	if err := userhook.Verify(h.secret, r.Header, body, 5*time.Minute); err != nil {
+		h.log.Printf("rejected: %v", err)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid signature"})
+		return
+	}
+	var event userhook.Event
+	if err := json.Unmarshal(body, &event); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not an event"})
+		return
+	}
+	if err := h.logEvent(body); err != nil {
+		h.log.Printf("events log: %v", err)
+	}
+
+	id := r.Header.Get(userhook.HeaderID)
+	email := event.Data.Email
+	domain := strings.ToLower(email[strings.LastIndex(email, "@")+1:])
+	if email != "" && h.denyDomains[domain] {
+		h.log.Printf("%s %s -> 403", event.Type, id)
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "Sign-ups from " + domain + " are not allowed."})
+		return
+	}
+
+	// Look up or create the user. edgeauth retries with the same webhook-id when an answer is
+	// lost, so this must be idempotent: a second call finds the same user.
+	key := identity{event.Data.Provider, event.Data.Subject}
+	h.mu.Lock()
+	userID, ok := h.users[key]
+	if !ok {
+		userID = fmt.Sprintf("user-%d", len(h.users)+1)
+		h.users[key] = userID
+	}
+	h.mu.Unlock()
+	h.log.Printf("%s %s -> 200 %s", event.Type, id, userID)
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "claims": map[string]string{"role": "member"}})
+}
+
+// logEvent appends the verified event as one compact JSON line, for the CI check.
+func (h *handler) logEvent(body []byte) error {
+	if h.eventsLog == "" {
+		return nil
+	}
+	var line bytes.Buffer
+	if err := json.Compact(&line, body); err != nil {
+		return err
+	}
+	line.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, err := os.OpenFile(h.eventsLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(line.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
