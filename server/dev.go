@@ -1,0 +1,93 @@
+package server
+
+import (
+	"crypto/rand"
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/edgeauth/edgeauth/oidc"
+	"github.com/edgeauth/edgeauth/oidc/oidctest"
+)
+
+// DevProviderName is the embedded provider of `edgeauth dev`.
+const DevProviderName = "dev"
+
+// DevClient is the embedded provider's only client, as edgeauth knows it.
+type DevClient struct {
+	Issuer                string
+	ClientID              string
+	ClientSecret          string
+	RedirectURI           string
+	PostLogoutRedirectURI string
+}
+
+//go:embed demo.html
+var demoHTML []byte
+
+// addDevProvider adds the embedded provider, served by this process at
+// PUBLIC_URL/dev/op, with a client secret made for this run.
+func (cfg *Config) addDevProvider() error {
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("dev client secret: %w", err)
+	}
+	for _, p := range cfg.Providers {
+		if p.Name == DevProviderName {
+			return fmt.Errorf("EDGEAUTH_PROVIDERS: %q is reserved for the embedded provider in dev mode", DevProviderName)
+		}
+	}
+	cfg.Dev = &DevClient{
+		Issuer:                cfg.PublicURL + "/dev/op",
+		ClientID:              "edgeauth-dev",
+		ClientSecret:          base64.RawURLEncoding.EncodeToString(secret),
+		RedirectURI:           cfg.PublicURL + "/callback",
+		PostLogoutRedirectURI: cfg.PublicURL + "/",
+	}
+	cfg.Providers = append([]ProviderConfig{{
+		Name:                  DevProviderName,
+		DisplayName:           "Dev provider (any email)",
+		RedirectURI:           cfg.Dev.RedirectURI,
+		RedirectURIs:          []string{cfg.Dev.RedirectURI},
+		PostLogoutRedirectURI: cfg.Dev.PostLogoutRedirectURI,
+		OIDC: oidc.Config{
+			Name:         DevProviderName,
+			Type:         "oidc",
+			Issuer:       cfg.Dev.Issuer,
+			ClientID:     cfg.Dev.ClientID,
+			ClientSecret: cfg.Dev.ClientSecret,
+			Timeout:      10 * time.Second,
+		},
+	}}, cfg.Providers...)
+	return nil
+}
+
+// NewDevOP makes the embedded OpenID Provider for the dev client, to pass
+// as Options.DevOP.
+func NewDevOP(d *DevClient) (http.Handler, error) {
+	op, err := oidctest.New(oidctest.Options{
+		Issuer: d.Issuer,
+		Clients: []oidctest.Client{{
+			ID:                     d.ClientID,
+			Secret:                 d.ClientSecret,
+			Name:                   "edgeauth dev demo",
+			RedirectURIs:           []string{d.RedirectURI},
+			PostLogoutRedirectURIs: []string{d.PostLogoutRedirectURI},
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded provider: %w", err)
+	}
+	return op, nil
+}
+
+// demoPage serves the dev-mode page: a login button per provider, and, on
+// the way back (/callback), the tokens and their decoded claims.
+func (s *Server) demoPage(c echo.Context) error {
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+	return c.HTMLBlob(http.StatusOK, demoHTML)
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/edgeauth/edgeauth/statecodec"
+	"github.com/edgeauth/edgeauth/userhook"
+)
+
+// NewLogger builds the structured logger LOG_LEVEL and LOG_FORMAT ask for.
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Run serves until ctx is done, then shuts down gracefully. When it is
+// listening it prints one line, "edgeauth listening on <url>", to stdout:
+// scripts and tests wait for it instead of polling.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	opts := Options{Logger: logger}
+	if cfg.Dev != nil {
+		op, err := NewDevOP(cfg.Dev)
+		if err != nil {
+			return err
+		}
+		opts.DevOP = op
+		logger.Warn("DEV MODE: embedded test provider that lets anyone in, ephemeral keys unless set, demo page at /. Never expose this to the internet; EDGEAUTH_ENV=production refuses it.",
+			"public_url", cfg.PublicURL)
+	}
+	srv, err := New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "providers", len(cfg.Providers))
+	if _, err := fmt.Fprintf(stdout, "edgeauth listening on %s\n", cfg.PublicURL); err != nil {
+		logger.Warn("stdout", "error", err.Error())
+	}
+	if cfg.userhookSecretGenerated {
+		// Dev mode only: the developer's receiver needs the secret made for
+		// this run. It goes to stdout, like keygen's output, never to the log.
+		fmt.Fprintf(stdout, "user webhook %s signs with EDGEAUTH_USERHOOK_SECRET=%s (generated for this run)\n", cfg.UserhookURL, cfg.UserhookSecret)
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// Check reaches every provider's metadata and keys, and reports each.
+func Check(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	srv, err := New(cfg, Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	results := srv.Ready(ctx)
+	names := make([]string, 0, len(results))
+	for name := range results {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var failed []string
+	for _, name := range names {
+		if err := results[name]; err != nil {
+			failed = append(failed, name)
+			fmt.Fprintf(stdout, "%-16s FAIL  %v\n", name, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%-16s ok\n", name)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("unreachable providers: %s", strings.Join(failed, ", "))
+	}
+	fmt.Fprintln(stdout, "configuration ok")
+	return nil
+}
+
+// Keygen prints fresh keys as environment lines, ready for a .env file or
+// a platform's secret store.
+func Keygen(w io.Writer, alg string) error {
+	_, state, err := statecodec.GenerateKey()
+	if err != nil {
+		return err
+	}
+	signing, err := GenerateSigningKey(alg)
+	if err != nil {
+		return err
+	}
+	hook, err := userhook.NewSecret()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "EDGEAUTH_STATE_KEYS=%s\nEDGEAUTH_SIGNING_KEYS='%s'\nEDGEAUTH_USERHOOK_SECRET=%s\n", state, signing, hook)
+	return err
+}
