@@ -142,6 +142,13 @@ func tokenError(err error) *Error {
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
+		// invalid_client and unauthorized_client say edgeauth's own client
+		// registration is wrong (secret, auth method, grant type): nothing
+		// the app can fix, so they count as the provider being unusable.
+		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
+			return &Error{Code: CodeUnavailable, Check: "client_auth", Err: cause,
+				Detail: "client_auth: the provider refused edgeauth's client credentials (" + re.ErrorCode + "): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings"}
+		}
 		if re.ErrorCode != "" && status < http.StatusInternalServerError {
 			return &Error{Code: CodeExchangeFailed, Check: "token", Err: cause,
 				Detail: "token: the provider refused the grant: " + oauthErrorCode(re.ErrorCode)}

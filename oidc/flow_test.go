@@ -256,9 +256,9 @@ func TestFlowTokenEndpoint(t *testing.T) {
 		detail string
 	}{
 		{name: "invalid_grant", faults: oidctest.Faults{TokenError: "invalid_grant"}, code: CodeExchangeFailed, detail: "invalid_grant"},
-		{name: "invalid_client basic", faults: oidctest.Faults{TokenError: "invalid_client"}, code: CodeExchangeFailed, detail: "invalid_client"},
-		{name: "invalid_client post", faults: oidctest.Faults{TokenError: "invalid_client"}, cfg: func(c *Config) { c.ClientAuth = ClientAuthPost }, code: CodeExchangeFailed, detail: "invalid_client"},
-		{name: "wrong secret", cfg: func(c *Config) { c.ClientSecret = "wrong" }, code: CodeExchangeFailed, detail: "invalid_client"},
+		{name: "invalid_client basic", faults: oidctest.Faults{TokenError: "invalid_client"}, code: CodeUnavailable, detail: "invalid_client"},
+		{name: "invalid_client post", faults: oidctest.Faults{TokenError: "invalid_client"}, cfg: func(c *Config) { c.ClientAuth = ClientAuthPost }, code: CodeUnavailable, detail: "invalid_client"},
+		{name: "wrong secret", cfg: func(c *Config) { c.ClientSecret = "wrong" }, code: CodeUnavailable, detail: "invalid_client"},
 		{name: "OAuth error with 200", faults: oidctest.Faults{TokenResponse: func(r map[string]any) { clear(r); r["error"] = "invalid_grant" }}, code: CodeExchangeFailed, detail: "invalid_grant"},
 		{name: "server_error 500", faults: oidctest.Faults{Status: map[oidctest.Endpoint]int{oidctest.TokenEndpoint: 500}}, code: CodeUnavailable, detail: "500"},
 		{name: "503", faults: oidctest.Faults{Status: map[oidctest.Endpoint]int{oidctest.TokenEndpoint: 503}}, code: CodeUnavailable, detail: "503"},
@@ -273,8 +273,11 @@ func TestFlowTokenEndpoint(t *testing.T) {
 			f.op.SetFaults(tc.faults)
 			_, err := f.run(t)
 			want := "token"
-			if strings.Contains(tc.detail, "token_type") {
+			switch {
+			case strings.Contains(tc.detail, "token_type"):
 				want = "token_type"
+			case tc.detail == "invalid_client":
+				want = "client_auth"
 			}
 			e := wantError(t, err, tc.code, want)
 			if !strings.Contains(e.Detail, tc.detail) {
