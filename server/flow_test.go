@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -399,6 +400,9 @@ func TestTokenRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, second)
+			logs := &syncBuffer{}
+			h.srv.log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			h.edge.Config.Handler = h.srv.Handler()
 			u := h.start("")
 			cb := h.login(u.URL, "mallory@example.com")
 			h.op.SetFaults(tc.faults)
@@ -423,10 +427,16 @@ func TestTokenRejects(t *testing.T) {
 			if p.Title == "" || p.Detail == "" || p.Type == "" || p.Status != tc.wantStatus {
 				t.Errorf("incomplete problem: %s", raw)
 			}
-			for _, secret := range []string{testClientSecret, body["code"]} {
+			for _, secret := range []string{testClientSecret, body["code"], body["state"]} {
 				if secret != "" && strings.Contains(string(raw), secret) {
 					t.Errorf("problem leaks a secret: %s", raw)
 				}
+				if secret != "" && strings.Contains(logs.String(), secret) {
+					t.Errorf("log leaks a secret:\n%s", logs)
+				}
+			}
+			if !strings.Contains(logs.String(), `"code":"`+tc.wantCode+`"`) {
+				t.Errorf("no log line with the problem code:\n%s", logs)
 			}
 		})
 	}

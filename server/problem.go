@@ -89,7 +89,14 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		attrs := []any{"request_id", p.RequestID, "status", p.Status, "code", p.Code, "path", c.Path()}
 		if p.cause != nil {
-			attrs = append(attrs, "cause", p.cause.Error())
+			// A cause that knows how to log itself (oidc.Error keeps the
+			// provider's answer out of Error() but logs it) does so.
+			var lv slog.LogValuer
+			if errors.As(p.cause, &lv) {
+				attrs = append(attrs, "cause", lv)
+			} else {
+				attrs = append(attrs, "cause", p.cause.Error())
+			}
 		}
 		logger.Log(c.Request().Context(), level, "request failed", attrs...)
 
