@@ -243,7 +243,7 @@ func TestAllowedEmailDomains(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := 0
 			rcv := newReceiver(t, func(int) (int, string) { calls++; return 200, `{"user_id":"1"}` })
-			h := newHarness(t, withHook(rcv.srv.URL, 0), func(cfg *Config, _ *oidctest.Options) {})
+			h := newHarness(t, withHook(rcv.srv.URL, 0))
 			h.srv.providers["op"].cfg.AllowedEmailDomains = []string{"example.com"}
 			if tc.unverified {
 				h.op.SetFaults(oidctest.Faults{IDTokenClaims: func(c map[string]any) { c["email_verified"] = false }})
@@ -305,5 +305,34 @@ func BenchmarkTokenWithUserhook(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestUserhookPerProvider checks that EDGEAUTH_<NAME>_USERHOOK_URL wins
+// over the global hook for that provider's logins.
+func TestUserhookPerProvider(t *testing.T) {
+	global := newReceiver(t, func(int) (int, string) { return 200, `{"user_id":"from-global"}` })
+	own := newReceiver(t, func(int) (int, string) { return 200, `{"user_id":"from-provider"}` })
+	h := newHarness(t, withHook(global.srv.URL, 0))
+	// The harness adds its provider last; rebuild with the override on it.
+	cfg := h.cfg
+	cfg.Providers = append([]ProviderConfig(nil), cfg.Providers...)
+	cfg.Providers[0].UserhookURL = own.srv.URL
+	srv, err := New(cfg, Options{Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = srv
+	h.edge.Config.Handler = srv.Handler()
+
+	var tr tokenResponse
+	if res := h.post("/oauth2/token", tokenBody(h.login(h.start("").URL, "ada@example.com")), &tr); res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if tr.User["id"] != "from-provider" {
+		t.Errorf("user id %v: the provider's own hook was not used", tr.User["id"])
+	}
+	if g, _ := global.deliveries(); len(g) != 0 {
+		t.Errorf("the global hook was asked %d times", len(g))
 	}
 }
