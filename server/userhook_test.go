@@ -314,7 +314,7 @@ func TestUserhookPerProvider(t *testing.T) {
 	global := newReceiver(t, func(int) (int, string) { return 200, `{"user_id":"from-global"}` })
 	own := newReceiver(t, func(int) (int, string) { return 200, `{"user_id":"from-provider"}` })
 	h := newHarness(t, withHook(global.srv.URL, 0))
-	// The harness adds its provider last; rebuild with the override on it.
+	// Rebuild the server with the override on the harness's provider.
 	cfg := h.cfg
 	cfg.Providers = append([]ProviderConfig(nil), cfg.Providers...)
 	cfg.Providers[0].UserhookURL = own.srv.URL
