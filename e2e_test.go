@@ -6,25 +6,18 @@ package main
 // (the `binding` parameter mode).
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"io"
-	"net"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,10 +28,10 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-
-	"github.com/edgeauth/edgeauth/server"
-	"github.com/edgeauth/edgeauth/statecodec"
 )
+
+// opDir is the provider's npm project.
+const opDir = ".ci/e2e/op"
 
 const (
 	e2eProvider     = "node" // edgeauth's name for the oidc-provider
@@ -56,23 +49,33 @@ const (
 // happen before the code is spent, a replayed code, a code redeemed with
 // another flow's PKCE verifier, and the RP-initiated logout URL.
 func TestLoginAgainstOidcProvider(t *testing.T) {
-	chrome := chromiumPath(t)
-	node, opDir := e2eNodeAndOP(t)
+	browser := newBrowser(t)
+	node := nodeProject(t, opDir, "oidc-provider", "the e2e OpenID Provider needs Node.js >= 20.18 with npm")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// One deadline for the whole test, browser steps included (ctx carries
+	// the browser).
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
 
 	app := newE2EApp(t)
-	op := startOIDCProvider(ctx, t, node, opDir, app.URL()+"/callback", app.URL()+"/logged-out")
-	publicURL := startEdgeauthServe(t, op, app)
+	op := startOIDCProvider(ctx, t, node, app.URL()+"/callback", app.URL()+"/logged-out")
+	env := map[string]string{
+		"EDGEAUTH_PROVIDERS":                     e2eProvider,
+		"EDGEAUTH_NODE_ISSUER":                   op.Issuer,
+		"EDGEAUTH_NODE_CLIENT_ID":                e2eClientID,
+		"EDGEAUTH_NODE_CLIENT_SECRET":            e2eClientSecret,
+		"EDGEAUTH_NODE_REDIRECT_URI":             app.URL() + "/callback",
+		"EDGEAUTH_NODE_POST_LOGOUT_REDIRECT_URI": app.URL() + "/logged-out",
+	}
+	maps.Copy(env, freshKeys(t))
+	publicURL := startEdgeauth(t, []string{"serve"}, env)
 	app.setEdge(publicURL)
-	browser := newE2EBrowser(ctx, t, chrome)
 
 	// --- A fresh browser: login page, consent page, back to the app, which
 	// redeems the code.
 	first := app.start(ctx, t, e2eAppState, true)
 	checkAuthorizationURL(t, first, op, app)
-	if prompts := browserLogin(browser, t, first.URL); !slices.Equal(prompts, []string{"login", "consent"}) {
+	if prompts := browserLogin(ctx, t, first.URL); !slices.Equal(prompts, []string{"login", "consent"}) {
 		t.Errorf("pages seen at the provider: %v, want [login consent] in a fresh browser", prompts)
 	}
 	firstCB := app.callback(ctx, t)
@@ -95,10 +98,10 @@ func TestLoginAgainstOidcProvider(t *testing.T) {
 	// grant cover the scopes, so normally no page is shown. The app only
 	// records them; the refusals below redeem them by hand.
 	second := app.start(ctx, t, "", false)
-	t.Logf("provider pages for a second login in the same browser: %v", browserLogin(browser, t, second.URL))
+	t.Logf("provider pages for a second login in the same browser: %v", browserLogin(ctx, t, second.URL))
 	secondCB := app.callback(ctx, t)
 	third := app.start(ctx, t, "", false)
-	browserLogin(browser, t, third.URL)
+	browserLogin(ctx, t, third.URL)
 	thirdCB := app.callback(ctx, t)
 	for _, cb := range []e2eCallback{secondCB, thirdCB} {
 		if cb.Err != nil || cb.Query.Get("code") == "" {
@@ -192,10 +195,10 @@ func TestLoginAgainstOidcProvider(t *testing.T) {
 		if res.Provider.LogoutURL == "" {
 			t.Skip("no logout_url in the token response")
 		}
-		browserLogout(browser, t, res.Provider.LogoutURL, app.URL()+"/logged-out")
+		browserLogout(ctx, t, res.Provider.LogoutURL, app.URL()+"/logged-out")
 		// The provider's session is gone: the next login asks again.
 		again := app.start(ctx, t, "", false)
-		if prompts := browserLogin(browser, t, again.URL); !slices.Contains(prompts, "login") {
+		if prompts := browserLogin(ctx, t, again.URL); !slices.Contains(prompts, "login") {
 			t.Errorf("after logout the provider showed %v, want its login page", prompts)
 		}
 		if cb := app.callback(ctx, t); cb.Err != nil || cb.Query.Get("code") == "" {
@@ -205,44 +208,6 @@ func TestLoginAgainstOidcProvider(t *testing.T) {
 }
 
 // --- node and the provider --------------------------------------------------
-
-// e2eNodeAndOP finds node and the provider's directory, and runs `npm ci`
-// there when node_modules is missing (a fresh clone).
-func e2eNodeAndOP(t *testing.T) (node, dir string) {
-	t.Helper()
-	missing := func(what string) {
-		t.Helper()
-		msg := what + " is required for the e2e OpenID Provider: install Node.js >= 20.18 with npm (e.g. apt-get install nodejs npm), then `cd .ci/e2e/op && npm ci`"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node")
-	}
-	dir, err = filepath.Abs(filepath.Join(".ci", "e2e", "op"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err == nil {
-		return node, dir
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		missing("npm")
-	}
-	t.Logf("%s/node_modules missing: running npm ci", dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-	}
-	return node, dir
-}
 
 // e2eOP is a running oidc-provider and its discovery document.
 type e2eOP struct {
@@ -259,150 +224,36 @@ type e2eOP struct {
 }
 
 // startOIDCProvider starts .ci/e2e/op/server.mjs on a free port and returns
-// once it prints its ready line; ctx bounds the wait. The process gets
-// SIGTERM at cleanup (and SIGKILL 5 s later if it lingers).
-func startOIDCProvider(ctx context.Context, t *testing.T, node, dir, redirectURI, postLogoutURI string) *e2eOP {
+// once it prints its ready line; ctx bounds the wait. It stops when the test
+// ends (SIGTERM, which it handles).
+func startOIDCProvider(ctx context.Context, t *testing.T, node, redirectURI, postLogoutURI string) *e2eOP {
 	t.Helper()
-	procCtx, stop := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(procCtx, node, "server.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"PORT=0",
-		"HOST=127.0.0.1",
-		"ISSUER=",
-		"CLIENT_ID="+e2eClientID,
-		"CLIENT_SECRET="+e2eClientSecret,
-		"REDIRECT_URIS="+redirectURI,
-		"POST_LOGOUT_REDIRECT_URIS="+postLogoutURI,
-		"ACCESS_TOKEN_TTL=",
-		"ALWAYS_ISSUE_REFRESH_TOKEN=",
-		"CONFORM_ID_TOKEN_CLAIMS=",
-	)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
-	op := &e2eOP{stderr: &syncBuffer{}}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, op.stderr
-	if err := cmd.Start(); err != nil {
-		stop()
-		t.Fatalf("start oidc-provider: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() {
-		err := cmd.Wait()
-		pw.Close()
-		exited <- err
-	}()
-	t.Cleanup(func() {
-		stop()
-		if err := <-exited; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("oidc-provider did not stop cleanly: %v\nstderr:\n%s", err, op.stderr)
-		}
-		if t.Failed() {
-			t.Logf("oidc-provider stderr:\n%s", op.stderr)
-		}
-	})
-
-	ready := make(chan string, 1)
-	go func() {
-		lines := bufio.NewScanner(pr)
-		for lines.Scan() {
-			if iss, ok := strings.CutPrefix(lines.Text(), "oidc-provider ready "); ok {
-				ready <- iss
-				_, _ = io.Copy(io.Discard, pr) // the README promises nothing more; keep the pipe flowing anyway
-				return
-			}
-		}
-		close(ready)
-	}()
-	select {
-	case iss, ok := <-ready:
-		if !ok {
-			t.Fatalf("oidc-provider exited before it was ready: %v\nstderr:\n%s", <-exited, op.stderr)
-		}
-		op.Issuer = iss
-	case <-ctx.Done():
-		t.Fatalf("oidc-provider not ready: %v\nstderr:\n%s", ctx.Err(), op.stderr)
-	}
+	op := &e2eOP{}
+	op.Issuer, op.stderr = process{
+		name: "oidc-provider",
+		argv: []string{node, "server.mjs"},
+		dir:  opDir,
+		env: []string{
+			"PORT=0",
+			"HOST=127.0.0.1",
+			"ISSUER=",
+			"CLIENT_ID=" + e2eClientID,
+			"CLIENT_SECRET=" + e2eClientSecret,
+			"REDIRECT_URIS=" + redirectURI,
+			"POST_LOGOUT_REDIRECT_URIS=" + postLogoutURI,
+			"ACCESS_TOKEN_TTL=",
+			"ALWAYS_ISSUE_REFRESH_TOKEN=",
+			"CONFORM_ID_TOKEN_CLAIMS=",
+		},
+		stop:  syscall.SIGTERM,
+		ready: "oidc-provider ready ", // its README: stdout carries only this line
+	}.start(ctx, t)
 
 	getJSON(ctx, t, op.Issuer+"/.well-known/openid-configuration", &op.Meta)
 	if op.Meta.Issuer != op.Issuer || !op.Meta.IssParameterSupported || op.Meta.EndSessionEndpoint == "" {
 		t.Fatalf("unexpected discovery document for %s: %+v", op.Issuer, op.Meta)
 	}
 	return op
-}
-
-// --- edgeauth -----------------------------------------------------------------
-
-// startEdgeauthServe configures `edgeauth serve` through the process
-// environment (t.Setenv) for one provider, "node", and returns its public
-// URL once it prints that it is listening.
-func startEdgeauthServe(t *testing.T, op *e2eOP, app *e2eApp) string {
-	t.Helper()
-	_, stateKey, err := statecodec.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	signing, err := server.GenerateSigningKey("ES256")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	publicURL := "http://" + addr
-	for k, v := range map[string]string{
-		"EDGEAUTH_ADDR":                          addr,
-		"EDGEAUTH_PUBLIC_URL":                    publicURL,
-		"EDGEAUTH_PROVIDERS":                     e2eProvider,
-		"EDGEAUTH_NODE_ISSUER":                   op.Issuer,
-		"EDGEAUTH_NODE_CLIENT_ID":                e2eClientID,
-		"EDGEAUTH_NODE_CLIENT_SECRET":            e2eClientSecret,
-		"EDGEAUTH_NODE_REDIRECT_URI":             app.URL() + "/callback",
-		"EDGEAUTH_NODE_POST_LOGOUT_REDIRECT_URI": app.URL() + "/logged-out",
-		"EDGEAUTH_STATE_KEYS":                    stateKey,
-		"EDGEAUTH_SIGNING_KEYS":                  string(signing),
-		"EDGEAUTH_LOG_LEVEL":                     "warn",
-	} {
-		t.Setenv(k, v)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	stderr := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"edgeauth", "serve"}, noEnv, pw, stderr)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("edgeauth serve: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("edgeauth stderr:\n%s", stderr)
-		}
-	})
-	lines := bufio.NewScanner(pr)
-	if !lines.Scan() {
-		t.Fatalf("edgeauth ended before listening: %v\nstderr:\n%s", <-done, stderr)
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	got, ok := strings.CutPrefix(lines.Text(), "edgeauth listening on ")
-	if !ok || got != publicURL {
-		t.Fatalf("first line %q, want \"edgeauth listening on %s\"", lines.Text(), publicURL)
-	}
-	return publicURL
-}
-
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // --- the app -------------------------------------------------------------------
@@ -550,36 +401,6 @@ func (a *e2eApp) callback(ctx context.Context, t *testing.T) e2eCallback {
 
 // --- the browser ---------------------------------------------------------------
 
-// newE2EBrowser starts headless Chromium with the options of
-// TestDevModeLoginInBrowser; it lives until ctx ends or the test does.
-func newE2EBrowser(ctx context.Context, t *testing.T, exe string) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
-}
-
-// pageText is the current URL and the text of the page, for failure messages.
-func pageText(ctx context.Context) string {
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-	return fmt.Sprintf("at %s:\n%s", loc, text)
-}
-
 // pageKind tells the provider's pages and the app's callback page apart:
 // "done" (the app's page), or the provider form's prompt ("login",
 // "consent"), or "".
@@ -715,14 +536,7 @@ func checkTokenResponse(ctx context.Context, t *testing.T, res e2eTokenResponse,
 	wantSub := e2eProvider + "|" + e2eLogin
 
 	// API access token: edgeauth's JWKS, issuer and default audience.
-	set, err := jwk.Fetch(ctx, publicURL+"/.well-known/jwks.json", jwk.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
-	if err != nil {
-		t.Fatalf("edgeauth JWKS: %v", err)
-	}
-	at, err := jwt.ParseString(res.API.Access, jwt.WithKeySet(set), jwt.WithIssuer(publicURL), jwt.WithAudience(publicURL))
-	if err != nil {
-		t.Fatalf("api.access does not verify against %s/.well-known/jwks.json: %v", publicURL, err)
-	}
+	at := verifyAccessToken(ctx, t, publicURL, res.API.Access)
 	if at.Subject() != wantSub {
 		t.Errorf("api.access sub = %q, want %q", at.Subject(), wantSub)
 	}
@@ -790,141 +604,4 @@ func checkTokenResponse(ctx context.Context, t *testing.T, res e2eTokenResponse,
 	if got := lq.Get("post_logout_redirect_uri"); got != postLogoutURI {
 		t.Errorf("provider.logout_url post_logout_redirect_uri = %q, want %q", got, postLogoutURI)
 	}
-}
-
-// checkProblem checks a problem+json answer.
-func checkProblem(t *testing.T, status int, body []byte, wantStatus int, wantCode, wantCheck, inDetail string) {
-	t.Helper()
-	var p struct {
-		Status int    `json:"status"`
-		Code   string `json:"code"`
-		Check  string `json:"check"`
-		Detail string `json:"detail"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
-		t.Fatalf("status %d, body is not JSON: %v\n%s", status, err, body)
-	}
-	if status != wantStatus || p.Status != wantStatus || p.Code != wantCode {
-		t.Fatalf("got %d %s, want %d %s\n%s", status, p.Code, wantStatus, wantCode, body)
-	}
-	if wantCheck != "" && p.Check != wantCheck {
-		t.Errorf("check %q, want %q\n%s", p.Check, wantCheck, body)
-	}
-	if !strings.Contains(p.Detail, inDetail) {
-		t.Errorf("detail %q does not mention %q", p.Detail, inDetail)
-	}
-}
-
-// --- small helpers -------------------------------------------------------------
-
-func postToken(ctx context.Context, t *testing.T, publicURL string, in map[string]string) (int, []byte) {
-	t.Helper()
-	for k, v := range in {
-		if v == "" {
-			delete(in, k) // absent, as an app that has no value would send it
-		}
-	}
-	body, _ := json.Marshal(in)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, publicURL+"/oauth2/token", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST /oauth2/token: %v", err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		t.Fatalf("POST /oauth2/token: %v", err)
-	}
-	return resp.StatusCode, out
-}
-
-func getJSON(ctx context.Context, t *testing.T, u string, out any) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, body)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		t.Fatalf("GET %s: %v\n%s", u, err, body)
-	}
-}
-
-// randomBinding is what a frontend would generate: 32 base64url characters.
-func randomBinding(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and readers,
-// which can wait for some text to be written.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	written chan struct{} // closed and replaced at each Write
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.written != nil {
-		close(s.written)
-		s.written = nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Len()
-}
-
-func (s *syncBuffer) since(from int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()[from:]
-}
-
-// waitFor reports whether text appears after offset from before ctx ends.
-func (s *syncBuffer) waitFor(ctx context.Context, from int, text string) bool {
-	for {
-		s.mu.Lock()
-		found := strings.Contains(s.b.String()[from:], text)
-		if s.written == nil {
-			s.written = make(chan struct{})
-		}
-		written := s.written
-		s.mu.Unlock()
-		if found {
-			return true
-		}
-		select {
-		case <-written:
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

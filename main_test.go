@@ -3,10 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,87 +99,17 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 	}
 }
 
-// startDev runs `edgeauth dev` on a free port and returns its public URL
-// once it prints that it is listening.
-func startDev(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	t.Setenv("EDGEAUTH_ADDR", "127.0.0.1:"+strconv.Itoa(port))
-	t.Setenv("EDGEAUTH_LOG_LEVEL", "warn")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"edgeauth", "dev"}, noEnv, pw, io.Discard)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev server: %v", err)
-		}
-	})
-	lines := bufio.NewScanner(pr)
-	if !lines.Scan() {
-		t.Fatalf("dev server ended before listening: %v", <-done)
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	publicURL, ok := strings.CutPrefix(lines.Text(), "edgeauth listening on ")
-	if !ok {
-		t.Fatalf("unexpected first line %q", lines.Text())
-	}
-	return publicURL
-}
-
-// chromiumPath finds Debian's chromium. Outside CI a missing browser skips
-// the test with the command that installs it; in CI it fails.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{os.Getenv("EDGEAUTH_CHROMIUM"), "chromium", "chromium-browser"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is required in CI (apt-get install chromium)")
-	}
-	t.Skip("chromium not installed: apt-get install chromium (bash .ci/run does it)")
-	return ""
-}
-
 // TestDevModeLoginInBrowser is the README's promise: `edgeauth dev`, a real
 // browser, the demo page, the embedded provider's login page, and back to
 // tokens that verify against the JWKS.
 func TestDevModeLoginInBrowser(t *testing.T) {
-	exe := chromiumPath(t)
-	publicURL := startDev(t)
+	browser := newBrowser(t)
+	// Empty: dev mode derives its public URL from the port, as it does for
+	// someone who sets nothing.
+	publicURL := startEdgeauth(t, []string{"dev"}, map[string]string{"EDGEAUTH_PUBLIC_URL": ""})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
-
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(publicURL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#login-dev`)),
@@ -184,8 +120,7 @@ func TestDevModeLoginInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#result`)),
 	)
 	if err != nil {
-		page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
-		t.Fatalf("browser flow: %v\npage text: %s", err, page)
+		t.Fatalf("browser flow: %v\npage %s", err, pageText(ctx))
 	}
 	text := func(sel string) string {
 		t.Helper()
@@ -221,11 +156,403 @@ func TestDevModeLoginInBrowser(t *testing.T) {
 	if err := json.Unmarshal([]byte(rawJSON), &body); err != nil {
 		t.Fatal(err)
 	}
-	set, err := jwk.Fetch(context.Background(), publicURL+"/.well-known/jwks.json", jwk.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+	verifyAccessToken(context.Background(), t, publicURL, body.API.Access)
+}
+
+// The rest of this file serves every test of the package: edgeauth run
+// in-process, the programs started beside it, a client of its API, and a
+// browser.
+
+// --- edgeauth ----------------------------------------------------------------
+
+// startEdgeauth runs `edgeauth <args>` in-process, as main would, and returns
+// its public URL once it prints "edgeauth listening on <url>". The service
+// reads its configuration from the process environment, so env is set with
+// t.Setenv (the test cannot be parallel) over these defaults: EDGEAUTH_ADDR, a
+// free port of 127.0.0.1; EDGEAUTH_PUBLIC_URL, http:// and that address (the
+// printed URL must be it, unless env sets it empty); EDGEAUTH_LOG_LEVEL, warn.
+// The service stops when the test ends and must stop without an error; its
+// stderr is logged when the test failed.
+func startEdgeauth(t *testing.T, args []string, env map[string]string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	vars := map[string]string{
+		"EDGEAUTH_ADDR":       addr,
+		"EDGEAUTH_PUBLIC_URL": "http://" + addr,
+		"EDGEAUTH_LOG_LEVEL":  "warn",
+	}
+	maps.Copy(vars, env)
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+
+	command := strings.Join(append([]string{"edgeauth"}, args...), " ")
+	pr, pw := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(t.Context(), append([]string{"edgeauth"}, args...), noEnv, pw, stderr)
+		pw.Close()
+	}()
+	exited := sync.OnceValue(func() error { return <-done })
+	t.Cleanup(func() { // t.Context() is done by now: run is shutting down
+		if err := exited(); err != nil {
+			t.Errorf("%s: %v", command, err)
+		}
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", command, stderr)
+		}
+	})
+
+	lines := bufio.NewScanner(pr)
+	if !lines.Scan() {
+		t.Fatalf("%s ended before listening: %v", command, exited())
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	got, ok := strings.CutPrefix(lines.Text(), "edgeauth listening on ")
+	if want := vars["EDGEAUTH_PUBLIC_URL"]; !ok || got == "" || (want != "" && got != want) {
+		t.Fatalf("%s: first line %q, want \"edgeauth listening on %s\"", command, lines.Text(), cmp.Or(want, "<url>"))
+	}
+	return got
+}
+
+// freshKeys returns new EDGEAUTH_STATE_KEYS and EDGEAUTH_SIGNING_KEYS, which
+// `edgeauth serve` requires.
+func freshKeys(t *testing.T) map[string]string {
+	t.Helper()
+	_, stateKey, err := statecodec.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jwt.ParseString(body.API.Access, jwt.WithKeySet(set), jwt.WithIssuer(publicURL), jwt.WithAudience(publicURL)); err != nil {
-		t.Errorf("access token from the page does not verify: %v", err)
+	signing, err := server.GenerateSigningKey("ES256")
+	if err != nil {
+		t.Fatal(err)
 	}
+	return map[string]string{"EDGEAUTH_STATE_KEYS": stateKey, "EDGEAUTH_SIGNING_KEYS": string(signing)}
+}
+
+// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// --- programs beside edgeauth ----------------------------------------------
+
+// process is a program a test runs beside edgeauth, such as an OpenID
+// Provider or a webhook receiver.
+type process struct {
+	name  string    // for messages
+	argv  []string  // argv[0] is a path, from lookPath
+	dir   string    // working directory; the test's when empty
+	env   []string  // added to the test's environment
+	stop  os.Signal // the signal on which it exits cleanly
+	ready string    // the start of the stdout line it prints once it serves
+}
+
+// start starts p and returns the rest of its ready line; ctx bounds the wait,
+// which ends early if p exits. When the test ends p gets its stop signal (and
+// SIGKILL 5 s later if it lingers) and must exit cleanly. Its stderr, in the
+// returned buffer, is logged when the test failed; stdout after the ready
+// line is discarded.
+func (p process) start(ctx context.Context, t *testing.T) (string, *syncBuffer) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), p.argv[0], p.argv[1:]...)
+	cmd.Dir = p.dir
+	cmd.Env = append(os.Environ(), p.env...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(p.stop) }
+	cmd.WaitDelay = 5 * time.Second
+	stderr := &syncBuffer{}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", p.name, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		done <- err
+	}()
+	exited := sync.OnceValue(func() error { return <-done })
+	t.Cleanup(func() { // t.Context() is done by now: p has had its stop signal
+		// After the stop signal, a clean exit is reported as the context's error.
+		if err := exited(); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("%s did not stop cleanly: %v\nstderr:\n%s", p.name, err, stderr)
+		} else if t.Failed() {
+			t.Logf("%s stderr:\n%s", p.name, stderr)
+		}
+	})
+
+	ready := make(chan string, 1)
+	go func() {
+		defer close(ready)
+		lines := bufio.NewScanner(pr)
+		for lines.Scan() {
+			if rest, ok := strings.CutPrefix(lines.Text(), p.ready); ok {
+				ready <- rest
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr) // keep the pipe flowing
+	}()
+	select {
+	case rest, ok := <-ready:
+		if !ok {
+			t.Fatalf("%s exited before it was ready: %v", p.name, exited())
+		}
+		return rest, stderr
+	case <-ctx.Done():
+		t.Fatalf("%s not ready: %v", p.name, ctx.Err())
+		return "", nil
+	}
+}
+
+// lookPath returns the first of names found in PATH (empty names are
+// passed over); when none is, the test stops with missing(t, hint).
+func lookPath(t *testing.T, hint string, names ...string) string {
+	t.Helper()
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	missing(t, hint)
+	return ""
+}
+
+// missing stops a test that lacks a tool: it fails in CI, where .ci/run
+// installs everything, and is skipped elsewhere, with hint saying how to
+// install the tool.
+func missing(t *testing.T, hint string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(hint)
+	}
+	t.Skip(hint)
+}
+
+// nodeProject returns the path of node for the npm project in dir, after
+// `npm ci` there when node_modules lacks pkg (a fresh clone). needs says what
+// the project needs, e.g. "the Node receiver needs Node.js 18+ with npm".
+func nodeProject(t *testing.T, dir, pkg, needs string) string {
+	t.Helper()
+	hint := fmt.Sprintf("%s (e.g. apt-get install nodejs npm), then `cd %s && npm ci`", needs, dir)
+	node := lookPath(t, hint, "node")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err == nil {
+		return node
+	}
+	npm := lookPath(t, hint, "npm")
+	t.Logf("%s/node_modules lacks %s: running npm ci", dir, pkg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+	}
+	return node
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and readers,
+// which can wait for some text to be written.
+type syncBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed and replaced at each Write
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
+}
+
+func (s *syncBuffer) since(from int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()[from:]
+}
+
+// waitFor reports whether text appears after offset from before ctx ends.
+func (s *syncBuffer) waitFor(ctx context.Context, from int, text string) bool {
+	for {
+		s.mu.Lock()
+		found := strings.Contains(s.b.String()[from:], text)
+		if s.written == nil {
+			s.written = make(chan struct{})
+		}
+		written := s.written
+		s.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-written:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// --- a client of edgeauth's API ------------------------------------------------
+
+func getJSON(ctx context.Context, t *testing.T, u string, out any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("GET %s: %v\n%s", u, err, body)
+	}
+}
+
+// postToken posts in to /oauth2/token as JSON, leaving out the empty values,
+// and returns the status and body of the answer.
+func postToken(ctx context.Context, t *testing.T, publicURL string, in map[string]string) (int, []byte) {
+	t.Helper()
+	for k, v := range in {
+		if v == "" {
+			delete(in, k) // absent, as an app that has no value would send it
+		}
+	}
+	body, _ := json.Marshal(in)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, publicURL+"/oauth2/token", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /oauth2/token: %v", err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatalf("POST /oauth2/token: %v", err)
+	}
+	return resp.StatusCode, out
+}
+
+// randomBinding is what a frontend would generate: 32 base64url characters.
+func randomBinding(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// checkProblem checks a problem+json answer and returns its detail.
+func checkProblem(t *testing.T, status int, body []byte, wantStatus int, wantCode, wantCheck, inDetail string) string {
+	t.Helper()
+	var p struct {
+		Status int    `json:"status"`
+		Code   string `json:"code"`
+		Check  string `json:"check"`
+		Detail string `json:"detail"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("status %d, body is not JSON: %v\n%s", status, err, body)
+	}
+	if status != wantStatus || p.Status != wantStatus || p.Code != wantCode {
+		t.Fatalf("got %d %s, want %d %s\n%s", status, p.Code, wantStatus, wantCode, body)
+	}
+	if wantCheck != "" && p.Check != wantCheck {
+		t.Errorf("check %q, want %q\n%s", p.Check, wantCheck, body)
+	}
+	if !strings.Contains(p.Detail, inDetail) {
+		t.Errorf("detail %q does not mention %q", p.Detail, inDetail)
+	}
+	return p.Detail
+}
+
+// verifyAccessToken checks an API access token against edgeauth's JWKS,
+// issuer and default audience (both the public URL), and returns it.
+func verifyAccessToken(ctx context.Context, t *testing.T, publicURL, token string) jwt.Token {
+	t.Helper()
+	set, err := jwk.Fetch(ctx, publicURL+"/.well-known/jwks.json", jwk.WithHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatalf("edgeauth JWKS: %v", err)
+	}
+	at, err := jwt.ParseString(token, jwt.WithKeySet(set), jwt.WithIssuer(publicURL), jwt.WithAudience(publicURL))
+	if err != nil {
+		t.Fatalf("API access token does not verify against %s/.well-known/jwks.json: %v", publicURL, err)
+	}
+	return at
+}
+
+// --- the browser ---------------------------------------------------------------
+
+// newBrowser starts headless Chromium in a profile of its own and returns
+// its context. Limit steps with a context derived from it
+// (context.WithTimeout). The browser closes when t.Context() is done, before
+// the cleanups run: a server's graceful shutdown would otherwise wait for
+// the connections Chromium keeps open (net/http gives a new, unused one 5 s).
+// Without Chromium the test stops (see missing).
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	exe := lookPath(t, "chromium not installed: apt-get install chromium (bash .ci/run does it)",
+		os.Getenv("EDGEAUTH_CHROMIUM"), "chromium", "chromium-browser")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first action starts the browser, which lives as long as the
+	// context of that action: this one, without a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// pageText is the current URL and the text of the page, for failure messages.
+func pageText(ctx context.Context) string {
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	return fmt.Sprintf("at %s:\n%s", loc, text)
 }
