@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -13,6 +14,10 @@ import (
 const (
 	backoffMin = time.Second
 	backoffMax = 30 * time.Second
+	// maxStale bounds how long a value may be served past maxAge while
+	// fetches fail: a key the provider withdrew (after a compromise, say)
+	// must not stay trusted for as long as its endpoint is unreachable.
+	maxStale = 24 * time.Hour
 )
 
 // remote keeps one value fetched over the network (a discovery document,
@@ -63,9 +68,9 @@ func (r *remote[T]) get(ctx context.Context) (T, error) {
 	v, err := r.join(ctx)
 	if err != nil {
 		r.mu.Lock()
-		stale, have := r.val, r.have
+		stale, have, fetchedAt := r.val, r.have, r.fetchedAt
 		r.mu.Unlock()
-		if have {
+		if have && r.now().Sub(fetchedAt) < r.maxAge+maxStale {
 			return stale, nil
 		}
 		return v, err
@@ -76,10 +81,13 @@ func (r *remote[T]) get(ctx context.Context) (T, error) {
 // current returns the last good value, or the last error when there is
 // none. It is called with r.mu held and releases it.
 func (r *remote[T]) current() (T, error) {
-	v, have, err := r.val, r.have, r.err
+	v, have, err, fetchedAt := r.val, r.have, r.err, r.fetchedAt
 	r.mu.Unlock()
-	if have {
+	if have && r.now().Sub(fetchedAt) < r.maxAge+maxStale {
 		return v, nil
+	}
+	if err == nil {
+		err = errors.New("oidc: cached value too old and no fresh one")
 	}
 	return v, err
 }

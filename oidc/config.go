@@ -89,6 +89,9 @@ type Config struct {
 	// then keyed by the client secret (OpenID Connect Core §10.1), which
 	// must be at least as long as the hash output (RFC 7518 §3.2).
 	SigningAlgs []string
+	// TrustedAudiences are audiences an ID token may list besides ClientID
+	// (OIDC Core §3.1.3.7 step 3); any other extra audience is refused.
+	TrustedAudiences []string
 
 	// Timeout bounds every outbound call; default 10s.
 	Timeout time.Duration

@@ -85,6 +85,10 @@ func (p *Provider) Exchange(ctx context.Context, r ExchangeRequest) (*Result, er
 		return nil, e
 	}
 	res := &Result{Tokens: tokensFrom(tok)}
+	if p.cfg.Type == TypeOIDC && res.Tokens.IDToken == "" {
+		// The provider's answer is unusable, not the app's request.
+		return nil, newError(CodeUnavailable, "id_token", nil, "id_token: missing from the token response")
+	}
 	id, e := p.identify(ctx, eps, &res.Tokens, r.Nonce)
 	if e != nil {
 		return nil, e
@@ -125,7 +129,8 @@ func (p *Provider) redeem(ctx context.Context, eps *endpoints, r ExchangeRequest
 	}
 	// RFC 6749 §7.1: we only know how to use Bearer tokens (RFC 6750).
 	if tt := tok.TokenType; tt != "" && !strings.EqualFold(tt, "bearer") {
-		return nil, newError(CodeUnavailable, "token_type", nil, "token_type: expected Bearer, got %s", clip(tt))
+		// The received value goes to the log (Err), never to the client.
+		return nil, newError(CodeUnavailable, "token_type", fmt.Errorf("token_type %s", clip(tt)), "token_type: expected Bearer")
 	}
 	return tok, nil
 }
@@ -198,7 +203,7 @@ func (p *Provider) identify(ctx context.Context, eps *endpoints, t *Tokens, nonc
 	oidcType := p.cfg.Type == TypeOIDC
 	if oidcType {
 		if t.IDToken == "" {
-			return nil, newError(CodeInvalidIDToken, "id_token", nil, "id_token: missing from the token response")
+			return nil, newError(CodeInvalidIDToken, "id_token", nil, "id_token: missing")
 		}
 		claims, e := p.verifyIDToken(ctx, t.IDToken, nonce, t.AccessToken)
 		if e != nil {

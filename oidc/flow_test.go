@@ -199,7 +199,7 @@ func TestFlowIDTokenFaults(t *testing.T) {
 			h["crit"] = []string{"http://example.com/ext"}
 			h["http://example.com/ext"] = true
 		}}, code: CodeInvalidIDToken, check: "crit"},
-		{name: "missing id_token", faults: oidctest.Faults{MissingIDToken: true}, code: CodeInvalidIDToken, check: "id_token"},
+		{name: "missing id_token", faults: oidctest.Faults{MissingIDToken: true}, code: CodeUnavailable, check: "id_token"},
 		{name: "JSON serialization", faults: oidctest.Faults{TokenResponse: func(r map[string]any) { r["id_token"] = toJSONSerialization(r["id_token"].(string)) }}, code: CodeInvalidIDToken, check: "format"},
 		{name: "no kid, one key", faults: oidctest.Faults{NoKID: true}},
 		{name: "email_verified as a string", faults: oidctest.Faults{IDTokenClaims: func(c map[string]any) { c["email_verified"] = "true" }}},

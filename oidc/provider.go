@@ -146,8 +146,8 @@ func (p *Provider) discover(ctx context.Context) (*endpoints, error) {
 		return nil, fmt.Errorf("get %s: %w", u, err)
 	}
 	if m.Issuer != p.cfg.Issuer {
-		return nil, newError(CodeUnavailable, "discovery_issuer", nil,
-			"discovery: issuer: expected %s, got %s", clip(p.cfg.Issuer), clip(m.Issuer))
+		return nil, newError(CodeUnavailable, "discovery_issuer", fmt.Errorf("discovery issuer %s", clip(m.Issuer)),
+			"discovery: issuer: expected %s, got another", clip(p.cfg.Issuer))
 	}
 	eps := &endpoints{issParam: m.IssParameterSupported}
 	var errs []error

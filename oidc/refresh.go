@@ -45,7 +45,8 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken, subject string) (*
 		return nil, e
 	}
 	if tt := tok.TokenType; tt != "" && !strings.EqualFold(tt, "bearer") {
-		return nil, newError(CodeUnavailable, "token_type", nil, "token_type: expected Bearer, got %s", clip(tt))
+		// The received value goes to the log (Err), never to the client.
+		return nil, newError(CodeUnavailable, "token_type", fmt.Errorf("token_type %s", clip(tt)), "token_type: expected Bearer")
 	}
 	t := tokensFrom(tok)
 	if t.IDToken != "" && p.cfg.Type == TypeOIDC {

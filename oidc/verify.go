@@ -196,10 +196,11 @@ func parseCompact(raw string) (*compactToken, *Error) {
 	if _, ok := hdr.Get("b64"); ok {
 		return nil, newError(CodeInvalidIDToken, "crit", nil, "crit: b64 (unencoded payload) is not supported")
 	}
-	// RFC 9068 §4 / RFC 8725 §3.11: a JWT access token (typ at+jwt) from
-	// the same issuer may name our client as audience; it is no ID token.
-	if typ := strings.TrimPrefix(strings.ToLower(headerString(hdr, "typ")), "application/"); typ == "at+jwt" {
-		return nil, newError(CodeInvalidIDToken, "typ", nil, "typ: at+jwt marks an access token, not an ID token")
+	// RFC 8725 §3.11: other JWTs of the same issuer (access tokens typ
+	// at+jwt, RFC 9068; logout tokens typ logout+jwt) may name our client
+	// as audience. An ID token has no typ or "JWT".
+	if typ := strings.TrimPrefix(strings.ToLower(headerString(hdr, "typ")), "application/"); typ != "" && typ != "jwt" {
+		return nil, newError(CodeInvalidIDToken, "typ", nil, "typ: %s marks another kind of JWT, not an ID token", clip(typ))
 	}
 	dot := strings.LastIndexByte(raw, '.')
 	return &compactToken{
@@ -268,6 +269,12 @@ func (p *Provider) checkClaims(c map[string]any, nonce string) *Error {
 		return newError(CodeInvalidIDToken, check, nil, check+": "+format, args...)
 	}
 
+	// A Back-Channel Logout token (OIDC BCL §2.4) carries events and may
+	// look like an ID token otherwise.
+	if _, ok := c["events"]; ok {
+		return bad("events", "an events claim marks a logout token, not an ID token")
+	}
+
 	// Step 2: iss exactly equal to the issuer.
 	iss, _ := c["iss"].(string)
 	if iss != p.cfg.Issuer {
@@ -291,6 +298,13 @@ func (p *Provider) checkClaims(c map[string]any, nonce string) *Error {
 	if hasAzp {
 		if s, _ := azp.(string); s != p.cfg.ClientID {
 			return bad("azp", "expected %s, got %s", clip(p.cfg.ClientID), clip(claimString(c, "azp")))
+		}
+	}
+	// Step 3 also refuses audiences the client does not trust: a token
+	// meant for another relying party as well is not ours to accept.
+	for _, a := range aud {
+		if a != p.cfg.ClientID && !slices.Contains(p.cfg.TrustedAudiences, a) {
+			return bad("aud", "%d audience(s) besides %s that are not trusted (TRUSTED_AUDIENCES)", len(aud)-1, clip(p.cfg.ClientID))
 		}
 	}
 

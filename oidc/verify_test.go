@@ -40,7 +40,11 @@ func TestVerifyIDToken(t *testing.T) {
 		{name: "valid ES256 key without alg", header: hdr("ES256", "e1"), key: testKey("ec256")},
 		{name: "valid EdDSA", header: hdr("EdDSA", "ed1"), key: testKey("ed")},
 		{name: "valid at_hash", claims: set("at_hash", goodAtHash), access: access},
-		{name: "valid aud list with azp", claims: edits(set("aud", []any{testClientID, "other"}), set("azp", testClientID))},
+		{name: "valid aud list with azp and trusted audience", cfg: trusted("other"), claims: edits(set("aud", []any{testClientID, "other"}), set("azp", testClientID))},
+		{name: "untrusted extra audience", claims: edits(set("aud", []any{testClientID, "other"}), set("azp", testClientID)), code: CodeInvalidIDToken, check: "aud"},
+		{name: "typ logout+jwt", header: set("typ", "logout+jwt"), code: CodeInvalidIDToken, check: "typ"},
+		{name: "typ JWT", header: set("typ", "JWT")},
+		{name: "events claim", claims: set("events", map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}), code: CodeInvalidIDToken, check: "events"},
 		{name: "valid nbf past", claims: set("nbf", now-10)},
 		{name: "valid exp within leeway", claims: set("exp", now-30)},
 		{name: "valid iat slightly ahead", claims: set("iat", now+30)},
@@ -172,6 +176,7 @@ func hdr(alg, kid string) func(map[string]any) {
 func set(k string, v any) func(map[string]any) { return func(m map[string]any) { m[k] = v } }
 func del(k string) func(map[string]any)        { return func(m map[string]any) { delete(m, k) } }
 func algs(a ...string) func(*Config)           { return func(c *Config) { c.SigningAlgs = a } }
+func trusted(a ...string) func(*Config)        { return func(c *Config) { c.TrustedAudiences = a } }
 
 func edits(fs ...func(map[string]any)) func(map[string]any) {
 	return func(m map[string]any) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -108,7 +109,7 @@ type globalEnv struct {
 	Binding               string        `split_words:"true" default:"auto"`
 	BindingCookieSameSite string        `split_words:"true" default:"lax"`
 	CorsOrigins           []string      `split_words:"true"`
-	AppStateMax           int           `split_words:"true" default:"256"`
+	AppStateMax           int           `split_words:"true" default:"128"`
 	LogLevel              string        `split_words:"true" default:"info"`
 	LogFormat             string        `split_words:"true" default:"json"`
 	Env                   string        `split_words:"true" default:"development"`
@@ -138,6 +139,7 @@ type providerEnv struct {
 	SubjectClaim          string            `split_words:"true"`
 	ClientAuth            string            `split_words:"true" default:"basic"`
 	SigningAlgs           []string          `split_words:"true"`
+	TrustedAudiences      []string          `split_words:"true"`
 	AllowedEmailDomains   []string          `split_words:"true"`
 	UserhookUrl           string            `split_words:"true"`
 	Timeout               time.Duration     `split_words:"true" default:"10s"`
@@ -223,6 +225,9 @@ func LoadConfig(getenv func(string) string, dev *DevFlags) (Config, error) {
 	}
 	for i := range cfg.Providers {
 		problems = append(problems, cfg.Providers[i].checkOIDC()...)
+		if cfg.Env == "production" {
+			problems = append(problems, cfg.Providers[i].checkProduction()...)
+		}
 	}
 	problems = append(problems, cfg.checkUserhooks(dev != nil)...)
 	if len(problems) > 0 {
@@ -258,12 +263,14 @@ func (cfg *Config) checkGlobals(dev bool, earlier []string) []string {
 	positive("ACCESS_TTL", cfg.AccessTTL, 24*time.Hour)
 	positive("REFRESH_TTL", cfg.RefreshTTL, 365*24*time.Hour)
 	positive("SESSION_MAX_AGE", cfg.SessionMaxAge, 365*24*time.Hour)
-	positive("USERHOOK_TIMEOUT", cfg.UserhookTimeout, time.Minute)
+	// A person waits on the login page: the whole webhook exchange is
+	// capped at 15 s by userhook, so one attempt may not take longer.
+	positive("USERHOOK_TIMEOUT", cfg.UserhookTimeout, 15*time.Second)
 	if cfg.UserhookRetries < 0 || cfg.UserhookRetries > 5 {
 		problems = append(problems, "EDGEAUTH_USERHOOK_RETRIES: must be between 0 and 5")
 	}
-	if cfg.AppStateMax < 0 || cfg.AppStateMax > 1024 {
-		problems = append(problems, "EDGEAUTH_APP_STATE_MAX: must be between 0 and 1024 (it rides in the state, which providers cap)")
+	if cfg.AppStateMax < 0 || cfg.AppStateMax > 512 {
+		problems = append(problems, "EDGEAUTH_APP_STATE_MAX: must be between 0 and 512 (it rides in the state, which providers cap: X at 500 characters)")
 	}
 	if dev && cfg.Env == "production" {
 		problems = append(problems, "dev mode refuses to start with EDGEAUTH_ENV=production: it uses an embedded test provider that lets anyone in")
@@ -275,8 +282,8 @@ func (cfg *Config) checkGlobals(dev bool, earlier []string) []string {
 	switch {
 	case cfg.PublicURL == "":
 		problems = append(problems, "EDGEAUTH_PUBLIC_URL is required (the external base URL of this service, e.g. https://auth.example.com)")
-	case checkAbsoluteURL(cfg.PublicURL) != nil:
-		problems = append(problems, "EDGEAUTH_PUBLIC_URL: must be an absolute http(s) URL")
+	case checkAbsoluteURL(cfg.PublicURL) != nil || strings.ContainsAny(cfg.PublicURL, "?#"):
+		problems = append(problems, "EDGEAUTH_PUBLIC_URL: must be an absolute http(s) URL without query or fragment")
 	case cfg.Env == "production" && !strings.HasPrefix(cfg.PublicURL, "https://"):
 		problems = append(problems, "EDGEAUTH_PUBLIC_URL: must be https in production")
 	}
@@ -287,8 +294,16 @@ func (cfg *Config) checkGlobals(dev bool, earlier []string) []string {
 		cfg.TokenAudience = cfg.TokenIssuer
 	}
 	for _, o := range cfg.CORSOrigins {
-		if u, err := url.Parse(o); err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || (u.Scheme != "https" && u.Scheme != "http") {
-			problems = append(problems, fmt.Sprintf("EDGEAUTH_CORS_ORIGINS: %q is not an origin (scheme://host[:port], no path, no wildcard)", o))
+		// Exact origins only: Echo turns * and ? into patterns, and with
+		// credentials allowed a pattern would let a foreign page read
+		// states bound to its visitor's cookie.
+		u, err := url.Parse(o)
+		if err != nil || strings.ContainsAny(o, "*?") || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Scheme+"://"+u.Host != o {
+			problems = append(problems, fmt.Sprintf("EDGEAUTH_CORS_ORIGINS: %q is not an origin (scheme://host[:port] exactly: no path, no trailing slash, no wildcard)", o))
+			continue
+		}
+		if cfg.Env == "production" && !secureURL(u) {
+			problems = append(problems, fmt.Sprintf("EDGEAUTH_CORS_ORIGINS: %q must be https in production (http only for loopback)", o))
 		}
 	}
 
@@ -328,6 +343,34 @@ func (cfg *Config) checkGlobals(dev bool, earlier []string) []string {
 		cfg.signingKeys = set
 	}
 	return problems
+}
+
+// checkProduction refuses redirect URIs that would carry the code or the
+// logout in clear text (RFC 9700 §2.6), loopback apps aside.
+func (pc *ProviderConfig) checkProduction() []string {
+	prefix := EnvPrefix + "_" + strings.ToUpper(pc.Name) + "_"
+	var problems []string
+	for _, raw := range append(slices.Clone(pc.RedirectURIs), pc.PostLogoutRedirectURI) {
+		if u, err := url.Parse(raw); raw != "" && err == nil && !secureURL(u) {
+			problems = append(problems, fmt.Sprintf("%sREDIRECT_URI(S)/POST_LOGOUT_REDIRECT_URI: %q must be https in production (http only for loopback)", prefix, raw))
+		}
+	}
+	return problems
+}
+
+// secureURL is https, or http on a loopback host (a native app or a
+// developer's machine, RFC 8252 §7.3).
+func secureURL(u *url.URL) bool {
+	switch {
+	case u.Scheme == "https":
+		return true
+	case u.Scheme != "http":
+		return false
+	case u.Hostname() == "localhost":
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkUserhooks validates every webhook URL with the secret, through the
@@ -443,24 +486,25 @@ func loadProvider(name string) (ProviderConfig, []string) {
 		AllowedEmailDomains:   lowerAll(p.AllowedEmailDomains),
 		UserhookURL:           p.UserhookUrl,
 		OIDC: oidc.Config{
-			Name:          name,
-			Type:          strings.ToLower(p.Type),
-			Issuer:        p.Issuer,
-			ClientID:      p.ClientId,
-			ClientSecret:  p.ClientSecret,
-			Scopes:        splitScopes(p.Scopes),
-			AuthParams:    p.AuthParams,
-			Userinfo:      strings.ToLower(p.Userinfo),
-			AuthURL:       p.AuthUrl,
-			TokenURL:      p.TokenUrl,
-			UserinfoURL:   p.UserinfoUrl,
-			JWKSURL:       p.JwksUrl,
-			RevocationURL: p.RevocationUrl,
-			EndSessionURL: p.EndSessionUrl,
-			SubjectClaim:  p.SubjectClaim,
-			ClientAuth:    strings.ToLower(p.ClientAuth),
-			SigningAlgs:   p.SigningAlgs,
-			Timeout:       p.Timeout,
+			Name:             name,
+			Type:             strings.ToLower(p.Type),
+			Issuer:           p.Issuer,
+			ClientID:         p.ClientId,
+			ClientSecret:     p.ClientSecret,
+			Scopes:           splitScopes(p.Scopes),
+			AuthParams:       p.AuthParams,
+			Userinfo:         strings.ToLower(p.Userinfo),
+			AuthURL:          p.AuthUrl,
+			TokenURL:         p.TokenUrl,
+			UserinfoURL:      p.UserinfoUrl,
+			JWKSURL:          p.JwksUrl,
+			RevocationURL:    p.RevocationUrl,
+			EndSessionURL:    p.EndSessionUrl,
+			SubjectClaim:     p.SubjectClaim,
+			ClientAuth:       strings.ToLower(p.ClientAuth),
+			SigningAlgs:      p.SigningAlgs,
+			Timeout:          p.Timeout,
+			TrustedAudiences: p.TrustedAudiences,
 		},
 	}
 	if pc.DisplayName == "" {

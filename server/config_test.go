@@ -171,3 +171,27 @@ func TestLoadConfigDevMode(t *testing.T) {
 		t.Errorf("dev mode in production: %v", err)
 	}
 }
+
+func TestLoadConfigBounds(t *testing.T) {
+	cases := []struct {
+		name, key, value, want string
+	}{
+		{"webhook attempt longer than the login may wait", "EDGEAUTH_USERHOOK_TIMEOUT", "30s", "EDGEAUTH_USERHOOK_TIMEOUT: must be between 1s and 15s"},
+		{"app_state that no provider would carry", "EDGEAUTH_APP_STATE_MAX", "1024", "EDGEAUTH_APP_STATE_MAX"},
+		{"origin with a path", "EDGEAUTH_CORS_ORIGINS", "https://app.example.com/", "is not an origin"},
+		{"origin pattern", "EDGEAUTH_CORS_ORIGINS", "https://*.example.com", "is not an origin"},
+		{"public URL with a query", "EDGEAUTH_PUBLIC_URL", "https://auth.example.com?x=1", "without query"},
+		{"userhook without secret", "EDGEAUTH_USERHOOK_URL", "https://api.example.com/hook", "EDGEAUTH_USERHOOK_SECRET is required"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := validEnv(t)
+			env[tc.key] = tc.value
+			setEnv(t, env)
+			_, err := LoadConfig(noPort, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s=%s: got %v, want a problem containing %q", tc.key, tc.value, err, tc.want)
+			}
+		})
+	}
+}

@@ -3,8 +3,10 @@ package server
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -189,11 +191,11 @@ func (s *Server) sameSite() http.SameSite {
 }
 
 type tokenRequest struct {
-	Provider string `json:"provider" form:"provider"`
-	Code     string `json:"code" form:"code"`
-	State    string `json:"state" form:"state"`
-	Iss      string `json:"iss" form:"iss"`
-	Binding  string `json:"binding" form:"binding"`
+	Provider string `json:"provider"`
+	Code     string `json:"code"`
+	State    string `json:"state"`
+	Iss      string `json:"iss"`
+	Binding  string `json:"binding"`
 }
 
 type apiTokens struct {
@@ -223,9 +225,14 @@ type tokenResponse struct {
 // token finishes a login: open the state, check the binding, exchange the
 // code, verify the identity, and mint API tokens.
 func (s *Server) token(c echo.Context) error {
+	// JSON only: a form post is a CORS "simple request" that any page can
+	// send without a preflight, and the contract is JSON.
+	if mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); mt != echo.MIMEApplicationJSON {
+		return problem(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json: {provider, code, state, iss?, binding?}", nil)
+	}
 	var req tokenRequest
-	if err := c.Bind(&req); err != nil {
-		return problem(http.StatusBadRequest, "invalid_request", "body must be JSON: {provider, code, state, iss?, binding?}", err)
+	if err := json.NewDecoder(c.Request().Body).Decode(&req); err != nil {
+		return problem(http.StatusBadRequest, "invalid_request", "body must be a JSON object: {provider, code, state, iss?, binding?}", err)
 	}
 	switch {
 	case req.Code == "" || len(req.Code) > maxCodeLen:

@@ -62,7 +62,6 @@ var problemTitles = map[string]string{
 	"payload_too_large":        "Payload too large",
 	"unsupported_media_type":   "Unsupported media type",
 	"internal_error":           "Internal error",
-	"not_ready":                "Not ready",
 }
 
 // problemTypeBase prefixes each code to form the problem `type` URI; the

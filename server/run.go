@@ -45,6 +45,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer)
 	if err != nil {
 		return err
 	}
+	if cfg.Binding == "off" {
+		logger.Warn("EDGEAUTH_BINDING=off: states are not bound to the browser that started the login, so login CSRF (RFC 9700 §2.1.1) is not prevented; use it only for flows with no browser")
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

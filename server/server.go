@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -125,7 +128,7 @@ func (s *Server) Handler() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(s.log)
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -141,8 +144,11 @@ func (s *Server) Handler() *echo.Echo {
 		ReferrerPolicy:     "no-referrer",
 	}))
 	if len(s.cfg.CORSOrigins) > 0 {
+		origins := s.cfg.CORSOrigins
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:     s.cfg.CORSOrigins,
+			// An exact comparison: AllowOrigins would read * and ? as
+			// patterns, and credentials are allowed.
+			AllowOriginFunc:  func(origin string) (bool, error) { return slices.Contains(origins, origin), nil },
 			AllowMethods:     []string{http.MethodGet, http.MethodPost},
 			AllowHeaders:     []string{echo.HeaderContentType, echo.HeaderAuthorization},
 			AllowCredentials: true,
@@ -151,6 +157,35 @@ func (s *Server) Handler() *echo.Echo {
 	}
 	s.routes(e)
 	return e
+}
+
+// requestID tags each request and its answer with an id for the logs. An
+// incoming X-Request-Id from a proxy is kept for correlation only when it
+// looks like one (short, plain characters); anything else is replaced, so
+// a client cannot stuff log lines or problem bodies.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !plainID(id) {
+			b := make([]byte, 12)
+			_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+			id = base64.RawURLEncoding.EncodeToString(b)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func plainID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // requestLogger logs one line per request. It logs the path, never the

@@ -141,13 +141,15 @@ type refreshState struct {
 	ProviderSubject string         `json:"ps"`
 	Claims          map[string]any `json:"c,omitempty"`
 	SessionStart    int64          `json:"t"`
+	AuthTime        int64          `json:"at"`
 	ProviderRefresh string         `json:"rt,omitempty"`
 }
 
 // mint issues the API access token and a refresh token whose life never
 // passes the absolute session lifetime.
 func (s *Server) mint(u user, p *provider, sessionStart time.Time, providerRefresh string) (apiTokens, error) {
-	access, expiresIn, err := s.signer.Mint(AccessClaims{Subject: u.ID, Provider: p.cfg.Name, AuthTime: sessionStart, Extra: u.Claims})
+	authTime := authTimeOf(u.Identity, sessionStart)
+	access, expiresIn, err := s.signer.Mint(AccessClaims{Subject: u.ID, Provider: p.cfg.Name, AuthTime: authTime, Extra: u.Claims})
 	if err != nil {
 		return apiTokens{}, fmt.Errorf("mint access token: %w", err)
 	}
@@ -161,10 +163,20 @@ func (s *Server) mint(u user, p *provider, sessionStart time.Time, providerRefre
 		ProviderSubject: u.Identity.Subject,
 		Claims:          u.Claims,
 		SessionStart:    sessionStart.Unix(),
+		AuthTime:        authTime.Unix(),
 		ProviderRefresh: providerRefresh,
 	}, ttl)
 	if err != nil {
 		return apiTokens{}, fmt.Errorf("seal refresh token: %w", err)
 	}
 	return apiTokens{Access: access, Refresh: refresh, TokenType: "Bearer", ExpiresIn: expiresIn}, nil
+}
+
+// authTimeOf is when the person authenticated: the provider's auth_time
+// (OIDC Core §2) when its ID token says, else the start of this session.
+func authTimeOf(id oidc.Identity, sessionStart time.Time) time.Time {
+	if v, ok := id.Claims["auth_time"].(float64); ok && v > 0 && v <= float64(sessionStart.Unix()) {
+		return time.Unix(int64(v), 0)
+	}
+	return sessionStart
 }
