@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -245,6 +246,15 @@ func TestFullLoginFlow(t *testing.T) {
 	}
 	if tok.JwtID() == "" || tok.IssuedAt().IsZero() || tok.Expiration().Sub(tok.IssuedAt()) != 15*time.Minute {
 		t.Errorf("jti/iat/exp: %q %v %v", tok.JwtID(), tok.IssuedAt(), tok.Expiration())
+	}
+	idt, err := jwt.ParseString(tr.Provider.IDToken, jwt.WithVerify(false), jwt.WithValidate(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opAuthTime, _ := idt.Get("auth_time")
+	authTime, _ := tok.Get("auth_time")
+	if opAuthTime == nil || fmt.Sprint(authTime) != fmt.Sprint(opAuthTime) {
+		t.Errorf("auth_time %v, the provider's %v", authTime, opAuthTime)
 	}
 	msg, _ := jws.ParseString(tr.API.Access)
 	if typ := msg.Signatures()[0].ProtectedHeaders().Type(); typ != "at+jwt" {

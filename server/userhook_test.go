@@ -336,3 +336,21 @@ func TestUserhookPerProvider(t *testing.T) {
 		t.Errorf("the global hook was asked %d times", len(g))
 	}
 }
+
+// TestDevModeLogsTheEventWithoutHook: `edgeauth dev` without
+// --userhook-url shows the developer what their receiver would get.
+func TestDevModeLogsTheEventWithoutHook(t *testing.T) {
+	h := newHarness(t, func(cfg *Config, _ *oidctest.Options) { cfg.Dev = &DevClient{} })
+	logs := &syncBuffer{}
+	h.srv.log = slog.New(slog.NewJSONHandler(logs, nil))
+	var tr tokenResponse
+	if res := h.post("/oauth2/token", tokenBody(h.login(h.start("").URL, "ada@example.com")), &tr); res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	out := logs.String()
+	for _, want := range []string{"this is the event it would receive", `"type":"user.login"`, `"email":"ada@example.com"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dev log lacks %s:\n%s", want, out)
+		}
+	}
+}
