@@ -239,31 +239,6 @@ func (s *Signer) Mint(c AccessClaims) (string, int64, error) {
 	return string(signed), int64(s.ttl / time.Second), nil
 }
 
-// Verify checks an access token minted by this service (any published key,
-// by kid; the header alg must be the key's) and returns its claims.
-func (s *Signer) Verify(raw string) (jwt.Token, error) {
-	msg, err := jws.ParseString(raw)
-	if err != nil || len(msg.Signatures()) != 1 {
-		return nil, errors.New("not a compact JWS")
-	}
-	h := msg.Signatures()[0].ProtectedHeaders()
-	if h.Type() != accessTokenType {
-		return nil, errors.New("not an access token")
-	}
-	tok, err := jwt.ParseString(raw,
-		jwt.WithKeySet(s.public, jws.WithRequireKid(true)),
-		jwt.WithIssuer(s.issuer),
-		jwt.WithAudience(s.audience),
-		jwt.WithRequiredClaim(jwt.SubjectKey),
-		jwt.WithRequiredClaim(jwt.ExpirationKey),
-		jwt.WithClock(jwt.ClockFunc(s.now)),
-	)
-	if err != nil {
-		return nil, err
-	}
-	return tok, nil
-}
-
 // JWKS is the published JSON of the public keys.
 func (s *Signer) JWKS() []byte { return s.publicDoc }
 

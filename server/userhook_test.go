@@ -197,7 +197,7 @@ func TestUserhookDecides(t *testing.T) {
 			if err := json.Unmarshal(raw, &tr); err != nil {
 				t.Fatal(err)
 			}
-			tok, err := h.srv.signer.Verify(tr.API.Access)
+			tok, err := jwt.ParseString(tr.API.Access, jwt.WithKeySet(h.srv.signer.public), jwt.WithIssuer(h.edge.URL), jwt.WithAudience(testAudience), jwt.WithClock(jwt.ClockFunc(h.clock.Now)))
 			if err != nil {
 				t.Fatalf("access token: %v", err)
 			}
