@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -20,8 +19,6 @@ import (
 const (
 	DefaultTimeout = 5 * time.Second // per attempt
 	DefaultRetries = 2               // so at most three requests
-	// NoRetries in Config.Retries sends one request only (0 means DefaultRetries).
-	NoRetries = -1
 	// MaxRetries bounds Config.Retries: a person is waiting on the login page.
 	MaxRetries = 10
 	// MaxDefaultDeadline caps the default overall deadline for the same reason.
@@ -34,26 +31,32 @@ const (
 	backoffMax  = 2 * time.Second
 )
 
-// Config configures a Client. URL and Secret are required; zero values elsewhere take the
-// documented defaults.
+// Config configures a Client. URL and Secret are required; a zero value elsewhere means
+// "not set" and takes the documented default, which this package alone owns.
 type Config struct {
 	URL string // absolute http or https URL of the backend's hook
 	// Secret is one or more space-separated "whsec_<standard base64>" secrets (at least 16
 	// bytes each). Every secret signs every request, so a receiver that knows any of them
 	// accepts it: add the new secret, switch receivers, then drop the old one.
-	Secret  string
-	Timeout time.Duration // per attempt, default DefaultTimeout
-	// Retries after the first attempt on a network error, a timeout, 5xx or 429. 0 means
-	// DefaultRetries; NoRetries (any negative value) means none; at most MaxRetries.
-	Retries int
+	Secret string
+	// Timeout bounds each attempt. 0 means DefaultTimeout; negative is an error.
+	Timeout time.Duration
+	// Retries is how many more attempts follow the first on a network error, a timeout,
+	// 5xx or 429: nil means DefaultRetries, new(0) means one request only, at most
+	// MaxRetries. A pointer so that an explicit 0 differs from "not set".
+	Retries *int
 	// Deadline bounds Send as a whole, waits between attempts included. Default:
 	// Timeout*(Retries+1), at most MaxDefaultDeadline but never below Timeout.
 	Deadline time.Duration
 	// HTTPClient is optional. A shallow copy is used with CheckRedirect replaced, so
 	// redirects are never followed whatever the client says.
 	HTTPClient *http.Client
-	Logger     *slog.Logger     // optional; retries are logged at Warn, answers at Debug
 	Now        func() time.Time // optional; the webhook-timestamp and a zero Event.Timestamp
+	// OnRetry, optional, is called before each wait for a retry with the attempt that just
+	// failed (1 for the first) and its *Error, for logs and metrics. Send's result already
+	// carries the final failure; OnRetry only reports the ones that were retried. It runs on
+	// Send's goroutine and must not block.
+	OnRetry func(attempt int, err error)
 }
 
 // Client sends events to one hook. It is safe for concurrent use.
@@ -64,12 +67,8 @@ type Client struct {
 	retries  int
 	deadline time.Duration
 	hc       *http.Client
-	log      *slog.Logger
 	now      func() time.Time
-
-	// Replaced in tests so that waits between attempts take no real time.
-	sleep   func(ctx context.Context, d time.Duration) error
-	backoff func(retry int) time.Duration
+	onRetry  func(attempt int, err error)
 }
 
 // New validates cfg and returns a Client. It makes no network call. Errors never contain
@@ -88,12 +87,10 @@ func New(cfg Config) (*Client, error) {
 		url:      u.String(),
 		keys:     keys,
 		timeout:  cfg.Timeout,
-		retries:  cfg.Retries,
+		retries:  DefaultRetries,
 		deadline: cfg.Deadline,
-		log:      cfg.Logger,
 		now:      cfg.Now,
-		sleep:    sleepCtx,
-		backoff:  jitteredBackoff,
+		onRetry:  cfg.OnRetry,
 	}
 	switch {
 	case c.timeout < 0:
@@ -101,22 +98,17 @@ func New(cfg Config) (*Client, error) {
 	case c.timeout == 0:
 		c.timeout = DefaultTimeout
 	}
-	switch {
-	case c.retries < 0:
-		c.retries = 0
-	case c.retries == 0:
-		c.retries = DefaultRetries
-	case c.retries > MaxRetries:
-		return nil, fmt.Errorf("userhook: config: %d retries, at most %d", c.retries, MaxRetries)
+	if cfg.Retries != nil {
+		c.retries = *cfg.Retries
+		if c.retries < 0 || c.retries > MaxRetries {
+			return nil, fmt.Errorf("userhook: config: %d retries, want 0 to %d", c.retries, MaxRetries)
+		}
 	}
 	switch {
 	case c.deadline < 0:
 		return nil, fmt.Errorf("userhook: config: negative deadline %v", c.deadline)
 	case c.deadline == 0:
 		c.deadline = max(min(c.timeout*time.Duration(c.retries+1), MaxDefaultDeadline), c.timeout)
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -137,8 +129,9 @@ func New(cfg Config) (*Client, error) {
 }
 
 // Send delivers e and returns the backend's decision: Allowed with a UserID on 200,
-// !Allowed with an optional Message on 403 (a nil error: the backend answered). Any other
-// outcome is an *Error matching ErrUnavailable.
+// !Allowed with an optional Message on 403 (a nil error: the backend answered), with
+// Decision.Attempts set. Any other outcome is an *Error matching ErrUnavailable, which names
+// the last failure (status code or network error) and the number of attempts.
 //
 // Network errors, timeouts, 5xx and 429 are retried after a jittered exponential backoff,
 // or after Retry-After when the hook sends it, as long as the overall deadline allows; a
@@ -157,29 +150,29 @@ func (c *Client) Send(ctx context.Context, e Event) (Decision, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.deadline)
 	defer cancel()
-	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		o := c.attempt(ctx, id, body)
 		if o.err == nil {
-			c.log.Debug("userhook: answered", "id", id, "type", e.Type, "attempts", attempt,
-				"allowed", o.dec.Allowed, "elapsed", time.Since(start))
+			o.dec.Attempts = attempt
 			return o.dec, nil
 		}
 		o.err.Attempts, o.err.ID = attempt, id
 		if !o.retry || attempt > c.retries {
 			return Decision{}, o.err
 		}
-		wait := max(c.backoff(attempt), o.retryAfter)
+		wait := max(jitteredBackoff(attempt), o.retryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
 			if o.retryAfter >= wait {
 				o.err.Reason = ReasonRetryAfter
 			}
 			return Decision{}, o.err // waiting would only run into the deadline
 		}
-		c.log.Warn("userhook: attempt failed, retrying", "id", id, "attempt", attempt,
-			"reason", o.err.Reason, "status", o.err.Status, "wait", wait)
-		if err := c.sleep(ctx, wait); err != nil {
-			return Decision{}, &Error{Reason: ctxReason(ctx), Status: o.err.Status, Attempts: attempt, ID: id, Err: err}
+		if c.onRetry != nil {
+			c.onRetry(attempt, o.err)
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return Decision{}, &Error{Reason: ctxReason(ctx), Status: o.err.Status, Attempts: attempt, ID: id,
+				Err: fmt.Errorf("%w while waiting to retry after %s", err, o.err.Reason)}
 		}
 	}
 }

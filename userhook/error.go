@@ -36,12 +36,19 @@ type Error struct {
 	Err      error  // the last cause (network error without its URL, JSON error…), may be nil
 }
 
+// Error names the last failure first by its reason and status, then its cause:
+// "userhook: unavailable after 3 attempt(s): status 503".
 func (e *Error) Error() string {
-	msg := "userhook: unavailable: " + string(e.Reason)
-	if e.Status != 0 {
+	msg := fmt.Sprintf("userhook: unavailable after %d attempt(s): %s", e.Attempts, e.Reason)
+	switch {
+	case e.Status == 0:
+	case e.Reason == ReasonStatus, e.Reason == ReasonRedirect:
 		msg += fmt.Sprintf(" %d", e.Status)
+	case e.Reason == ReasonDeadline, e.Reason == ReasonCanceled:
+		msg += fmt.Sprintf(" (last status %d)", e.Status)
+	default:
+		msg += fmt.Sprintf(" (status %d)", e.Status)
 	}
-	msg += fmt.Sprintf(" after %d attempt(s)", e.Attempts)
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}

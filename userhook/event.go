@@ -44,4 +44,6 @@ type Decision struct {
 	// and bidi-override characters removed, whitespace runs collapsed), at most
 	// MaxMessageRunes runes. Shown to the person as is; escape it when rendering HTML.
 	Message string
+	// Attempts is how many requests it took, retries included, for metrics.
+	Attempts int
 }

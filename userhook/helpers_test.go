@@ -2,11 +2,11 @@ package userhook
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,27 +102,8 @@ func allow(_ int, w http.ResponseWriter, _ *http.Request) {
 	reply(w, http.StatusOK, `{"user_id":"user-1","claims":{"role":"member"}}`)
 }
 
-// sleeps records the waits Send asks for and returns at once, unless ctx has ended.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) waits() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
-}
-
-// newTestClient builds a Client for url whose waits between attempts take no real time.
-func newTestClient(t *testing.T, cfg Config) (*Client, *sleeps) {
+// newTestClient builds a Client with secretA unless cfg names a secret.
+func newTestClient(t *testing.T, cfg Config) *Client {
 	t.Helper()
 	if cfg.Secret == "" {
 		cfg.Secret = secretA
@@ -131,9 +112,95 @@ func newTestClient(t *testing.T, cfg Config) (*Client, *sleeps) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	s := &sleeps{}
-	c.sleep = s.sleep
-	return c, s
+	return c
+}
+
+// canned is one answer of a fakeTransport: a transport error, a request that hangs until
+// its context ends, or a response.
+type canned struct {
+	status     int
+	retryAfter string // Retry-After header, when set
+	body       string
+	err        error
+	hang       bool
+}
+
+// sent is one request as the fakeTransport saw it, stamped with the clock it ran under
+// (the fake one inside a synctest bubble).
+type sent struct {
+	at     time.Time
+	header http.Header
+}
+
+// fakeTransport is an in-memory hook for tests that run inside a synctest bubble, where
+// sockets are not durably blocking and httptest cannot be used. It answers attempt n with
+// answers[n] (the last one repeats) and checks every request with the reference library.
+type fakeTransport struct {
+	t       *testing.T
+	answers []canned
+
+	mu   sync.Mutex
+	sent []sent
+}
+
+func (f *fakeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		f.t.Errorf("fake transport: read body: %v", err)
+	}
+	wh, _ := standardwebhooks.NewWebhook(secretA)
+	if err := wh.Verify(body, r.Header); err != nil {
+		f.t.Errorf("fake transport: reference library rejects the request: %v", err)
+	}
+	f.mu.Lock()
+	n := len(f.sent)
+	f.sent = append(f.sent, sent{at: time.Now(), header: r.Header.Clone()})
+	a := f.answers[min(n, len(f.answers)-1)]
+	f.mu.Unlock()
+	switch {
+	case a.hang:
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	case a.err != nil:
+		return nil, a.err
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if a.retryAfter != "" {
+		h.Set("Retry-After", a.retryAfter)
+	}
+	return &http.Response{
+		StatusCode: a.status, Header: h, Request: r,
+		Body: io.NopCloser(strings.NewReader(a.body)), ContentLength: int64(len(a.body)),
+	}, nil
+}
+
+func (f *fakeTransport) requests() []sent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sent(nil), f.sent...)
+}
+
+// fakeHookURL carries credentials so tests can check that no error repeats them.
+const fakeHookURL = "https://user:pw-hunter2@hook.example.test/h?token=hunter2"
+
+// newFakeClient builds a Client that talks to a fakeTransport answering answers.
+func newFakeClient(t *testing.T, cfg Config, answers ...canned) (*Client, *fakeTransport) {
+	t.Helper()
+	ft := &fakeTransport{t: t, answers: answers}
+	cfg.URL, cfg.HTTPClient = fakeHookURL, &http.Client{Transport: ft}
+	return newTestClient(t, cfg), ft
+}
+
+// Canned answers.
+var (
+	ok200 = canned{status: 200, body: `{"user_id":"user-1"}`}
+	deny  = canned{status: 403, body: `{"message":"no"}`}
+	hang  = canned{hang: true}
+)
+
+func status(code int) canned {
+	return canned{status: code, body: `{"message":"body-text-not-for-errors"}`}
 }
 
 // blockUntilGone makes a handler hang until the client goes away or the test ends.
