@@ -410,11 +410,7 @@ func (cfg *Config) checkUserhooks(dev bool) []string {
 
 // userhookConfig is the webhook client's configuration for one URL.
 func (cfg *Config) userhookConfig(url string) userhook.Config {
-	retries := cfg.UserhookRetries
-	if retries == 0 {
-		retries = userhook.NoRetries // userhook reads 0 as its default
-	}
-	return userhook.Config{URL: url, Secret: cfg.UserhookSecret, Timeout: cfg.UserhookTimeout, Retries: retries}
+	return userhook.Config{URL: url, Secret: cfg.UserhookSecret, Timeout: cfg.UserhookTimeout, Retries: new(cfg.UserhookRetries)}
 }
 
 // portOf returns ":8080" for ":8080", "0.0.0.0:8080" or "localhost:8080".

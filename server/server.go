@@ -91,7 +91,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 			return c, nil
 		}
 		hc := cfg.userhookConfig(url)
-		hc.Logger, hc.Now = opts.Logger, opts.Now
+		hc.Now = opts.Now
 		c, err := userhook.New(hc)
 		if err != nil {
 			return nil, err
