@@ -104,13 +104,6 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 		return nil, err
 	}
 
-	// The members in jwx's order (sorted), so tokens look as jwt.Sign made
-	// them before.
-	hdr := []byte(`{"alg":`)
-	hdr = appendString(hdr, alg.String())
-	hdr = append(hdr, `,"kid":`...)
-	hdr = appendString(hdr, kid)
-	hdr = append(hdr, `,"typ":"`+TokenType+`"}`...)
 	prefix := []byte(`{"iss":`)
 	prefix = appendString(prefix, cfg.Issuer)
 	prefix = append(prefix, `,"aud":`...)
@@ -129,7 +122,7 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 		alg:    alg,
 		key:    raw,
 		sign:   sign,
-		header: base64.RawURLEncoding.EncodeToString(hdr) + ".",
+		header: headerSegment(alg, kid) + ".",
 		prefix: prefix,
 		sigLen: base64.RawURLEncoding.EncodedLen(sigLen),
 		ttl:    int64(cfg.TTL / time.Second),
@@ -138,6 +131,17 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 		jwks:   jwks,
 		verify: verify,
 	}, nil
+}
+
+// headerSegment is the protected header of a token by key kid, encoded: the
+// members in jwx's order (sorted), so tokens look as jwt.Sign made them.
+func headerSegment(alg jwa.SignatureAlgorithm, kid string) string {
+	hdr := []byte(`{"alg":`)
+	hdr = appendString(hdr, alg.String())
+	hdr = append(hdr, `,"kid":`...)
+	hdr = appendString(hdr, kid)
+	hdr = append(hdr, `,"typ":"`+TokenType+`"}`...)
+	return base64.RawURLEncoding.EncodeToString(hdr)
 }
 
 // Claims are what an access token says beyond iss, aud, iat, exp and jti.

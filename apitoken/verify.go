@@ -35,6 +35,7 @@ const Leeway = 30 * time.Second
 // is immutable and safe for concurrent use.
 type Verifier struct {
 	keys     map[string]verifyKey // by kid
+	headers  map[string]verifyKey // by the header segment Mint writes for the key
 	issuer   string
 	audience string
 	now      func() time.Time
@@ -62,7 +63,7 @@ func NewVerifier(keys jwk.Set, issuer, audience string, now func() time.Time) (*
 	if now == nil {
 		now = time.Now
 	}
-	v := &Verifier{keys: make(map[string]verifyKey, keys.Len()), issuer: issuer, audience: audience, now: now}
+	v := &Verifier{keys: make(map[string]verifyKey, keys.Len()), headers: make(map[string]verifyKey, keys.Len()), issuer: issuer, audience: audience, now: now}
 	for i := range keys.Len() {
 		k, _ := keys.Key(i)
 		if u := k.KeyUsage(); u != "" && u != string(jwk.ForSignature) {
@@ -89,7 +90,9 @@ func NewVerifier(keys jwk.Set, issuer, audience string, now func() time.Time) (*
 		if err != nil {
 			return nil, fmt.Errorf("apitoken: verifier: key %d: %w", i+1, err)
 		}
-		v.keys[kid] = verifyKey{alg: alg, key: pub, verify: ver}
+		vk := verifyKey{alg: alg, key: pub, verify: ver}
+		v.keys[kid] = vk
+		v.headers[headerSegment(alg, kid)] = vk
 	}
 	return v, nil
 }
@@ -126,19 +129,14 @@ func (v *Verifier) Verify(token string) (*Verified, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: not a JWS in compact serialization", ErrInvalid)
 	}
-	hdr, err := parseHeader(hdrSeg)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.EqualFold(hdr.typ, TokenType) && !strings.EqualFold(hdr.typ, "application/"+TokenType) {
-		return nil, fmt.Errorf("%w: typ: expected %s, got %.40q", ErrInvalid, TokenType, hdr.typ)
-	}
-	k, ok := v.keys[hdr.kid]
+	// Fast path: the exact header Mint writes. Anything else is parsed and
+	// checked strictly, so that an equivalent spelling is judged the same.
+	k, ok := v.headers[hdrSeg]
 	if !ok {
-		return nil, fmt.Errorf("%w: kid %.64q is not a published key", ErrInvalid, hdr.kid)
-	}
-	if hdr.alg != k.alg.String() {
-		return nil, fmt.Errorf("%w: alg: expected %s for kid %.64q, got %.16q", ErrInvalid, k.alg, hdr.kid, hdr.alg)
+		var err error
+		if k, err = v.headerKey(hdrSeg); err != nil {
+			return nil, err
+		}
 	}
 	sig, err := b64.DecodeString(sigSeg)
 	if err != nil {
@@ -156,6 +154,25 @@ func (v *Verifier) Verify(token string) (*Verified, error) {
 		return nil, fmt.Errorf("%w: payload is not a JSON object", ErrInvalid)
 	}
 	return v.checkClaims(claims)
+}
+
+// headerKey parses a protected header and returns the key it names.
+func (v *Verifier) headerKey(seg string) (verifyKey, error) {
+	hdr, err := parseHeader(seg)
+	if err != nil {
+		return verifyKey{}, err
+	}
+	if !strings.EqualFold(hdr.typ, TokenType) && !strings.EqualFold(hdr.typ, "application/"+TokenType) {
+		return verifyKey{}, fmt.Errorf("%w: typ: expected %s, got %.40q", ErrInvalid, TokenType, hdr.typ)
+	}
+	k, ok := v.keys[hdr.kid]
+	if !ok {
+		return verifyKey{}, fmt.Errorf("%w: kid %.64q is not a published key", ErrInvalid, hdr.kid)
+	}
+	if hdr.alg != k.alg.String() {
+		return verifyKey{}, fmt.Errorf("%w: alg: expected %s for kid %.64q, got %.16q", ErrInvalid, k.alg, hdr.kid, hdr.alg)
+	}
+	return k, nil
 }
 
 // checkClaims applies the claim checks of RFC 9068 §4 and RFC 7519 §4.1.
@@ -286,13 +303,15 @@ type header struct{ alg, kid, typ string }
 // maxHeaderLen bounds the decoded protected header; ours is under 100 bytes.
 const maxHeaderLen = 512
 
+var errBadHeader = fmt.Errorf("%w: protected header is not alg, kid and typ", ErrInvalid)
+
 // parseHeader decodes the protected header strictly: one JSON object with
 // exactly alg, kid and typ, each a string and each once. crit (RFC 7515
 // §4.1.11), which jwx ignores, jwk, jku, x5u and every other member are
 // refused: none is ours, and a duplicate is where two parsers disagree.
 func parseHeader(seg string) (header, error) {
 	var h header
-	bad := fmt.Errorf("%w: protected header is not alg, kid and typ", ErrInvalid)
+	bad := errBadHeader
 	if len(seg) > base64.RawURLEncoding.EncodedLen(maxHeaderLen) {
 		return h, bad
 	}
