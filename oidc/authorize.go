@@ -45,9 +45,9 @@ func (p *Provider) AuthCodeURL(ctx context.Context, r AuthRequest) (string, erro
 	if err := errors.Join(errs...); err != nil {
 		return "", fmt.Errorf("oidc: auth url: %w", err)
 	}
-	eps, e := p.endpoints(ctx)
-	if e != nil {
-		return "", e
+	eps, err := p.endpoints(ctx)
+	if err != nil {
+		return "", err
 	}
 
 	// Later options win inside x/oauth2, so the protocol parameters come
@@ -101,29 +101,41 @@ func (p *Provider) oauth2Config(eps *endpoints, redirectURI string) *oauth2.Conf
 	}
 }
 
+// LogoutRequest is what an RP-initiated logout URL carries besides
+// client_id. PostLogoutRedirectURI must have been checked against the
+// caller's allow-list.
+type LogoutRequest struct {
+	IDTokenHint           string
+	PostLogoutRedirectURI string
+	State                 string
+}
+
 // LogoutURL returns the provider's RP-initiated logout URL (OpenID Connect
-// RP-Initiated Logout 1.0 §2) with id_token_hint and
-// post_logout_redirect_uri when given, and client_id. It returns "" and
-// no error when the provider has no end_session_endpoint. The caller must
-// have checked postLogoutRedirectURI against its allow-list.
-func (p *Provider) LogoutURL(ctx context.Context, idTokenHint, postLogoutRedirectURI string) (string, error) {
-	eps, e := p.endpoints(ctx)
-	if e != nil {
-		return "", e
+// RP-Initiated Logout 1.0 §2): the end_session_endpoint with client_id
+// always, and id_token_hint, post_logout_redirect_uri and state when
+// given. Without an end_session_endpoint it returns an *Error with
+// CodeUnsupported.
+func (p *Provider) LogoutURL(ctx context.Context, r LogoutRequest) (string, error) {
+	eps, err := p.endpoints(ctx)
+	if err != nil {
+		return "", err
 	}
 	if eps.endSession == "" {
-		return "", nil
+		return "", newError(CodeUnsupported, "end_session", nil, "end_session: the provider has no end_session_endpoint")
 	}
 	u, err := url.Parse(eps.endSession)
 	if err != nil {
 		return "", fmt.Errorf("oidc: logout url: %w", err)
 	}
 	q := u.Query()
-	if idTokenHint != "" {
-		q.Set("id_token_hint", idTokenHint)
+	if r.IDTokenHint != "" {
+		q.Set("id_token_hint", r.IDTokenHint)
 	}
-	if postLogoutRedirectURI != "" {
-		q.Set("post_logout_redirect_uri", postLogoutRedirectURI)
+	if r.PostLogoutRedirectURI != "" {
+		q.Set("post_logout_redirect_uri", r.PostLogoutRedirectURI)
+	}
+	if r.State != "" {
+		q.Set("state", r.State)
 	}
 	q.Set("client_id", p.cfg.ClientID)
 	u.RawQuery = q.Encode()

@@ -15,13 +15,13 @@ func BenchmarkVerifyIDToken(b *testing.B) {
 			op := newKeyOP(b, pubJWK(b, "rsa1", "k1", "RS256"), pubJWK(b, "ec256", "e1", "ES256"), pubJWK(b, "ed", "d1", "EdDSA"))
 			p := op.provider(b, clk, nil)
 			tok := signToken(b, map[string]any{"alg": bc.alg, "kid": bc.kid, "typ": "JWT"}, op.claims(clk), bc.alg, testKey(bc.key))
-			if _, err := p.VerifyIDToken(b.Context(), tok, testNonce); err != nil {
+			if _, err := p.VerifyIDToken(b.Context(), tok, VerifyOptions{Nonce: testNonce}); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := p.VerifyIDToken(b.Context(), tok, testNonce); err != nil {
+				if _, err := p.VerifyIDToken(b.Context(), tok, VerifyOptions{Nonce: testNonce}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -36,8 +36,8 @@ func BenchmarkParseCompact(b *testing.B) {
 	tok := signToken(b, map[string]any{"alg": "RS256", "kid": "k1"}, op.claims(clk), "RS256", testKey("rsa1"))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, e := parseCompact(tok); e != nil {
-			b.Fatal(e)
+		if _, err := parseCompact(tok); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

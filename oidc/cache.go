@@ -28,7 +28,6 @@ const (
 // requests.
 type remote[T any] struct {
 	fetch  func(ctx context.Context) (T, error)
-	now    func() time.Time
 	maxAge time.Duration
 	// minForced spaces forced refreshes (see refresh).
 	minForced time.Duration
@@ -56,7 +55,7 @@ type flight[T any] struct {
 // stale value rather than an error.
 func (r *remote[T]) get(ctx context.Context) (T, error) {
 	r.mu.Lock()
-	now := r.now()
+	now := time.Now()
 	if r.have && now.Sub(r.fetchedAt) < r.maxAge {
 		v := r.val
 		r.mu.Unlock()
@@ -70,7 +69,7 @@ func (r *remote[T]) get(ctx context.Context) (T, error) {
 		r.mu.Lock()
 		stale, have, fetchedAt := r.val, r.have, r.fetchedAt
 		r.mu.Unlock()
-		if have && r.now().Sub(fetchedAt) < r.maxAge+maxStale {
+		if have && time.Since(fetchedAt) < r.maxAge+maxStale {
 			return stale, nil
 		}
 		return v, err
@@ -83,7 +82,7 @@ func (r *remote[T]) get(ctx context.Context) (T, error) {
 func (r *remote[T]) current() (T, error) {
 	v, have, err, fetchedAt := r.val, r.have, r.err, r.fetchedAt
 	r.mu.Unlock()
-	if have && r.now().Sub(fetchedAt) < r.maxAge+maxStale {
+	if have && time.Since(fetchedAt) < r.maxAge+maxStale {
 		return v, nil
 	}
 	if err == nil {
@@ -102,7 +101,7 @@ func (r *remote[T]) current() (T, error) {
 // a fetch that failed.
 func (r *remote[T]) refresh(ctx context.Context) (T, error) {
 	r.mu.Lock()
-	now := r.now()
+	now := time.Now()
 	if r.inflight == nil {
 		limited := !r.forcedAt.IsZero() && now.Sub(r.forcedAt) < r.minForced
 		backingOff := r.err != nil && now.Before(r.retryAt)
@@ -142,6 +141,12 @@ func (r *remote[T]) join(ctx context.Context) (T, error) {
 	}
 	r.mu.Unlock()
 
+	// A caller that has already given up gets its own error, whatever
+	// select would pick when both are ready.
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, err
+	}
 	select {
 	case <-f.done:
 		return f.val, f.err
@@ -154,7 +159,7 @@ func (r *remote[T]) join(ctx context.Context) (T, error) {
 func (r *remote[T]) finish(f *flight[T], v T, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := r.now()
+	now := time.Now()
 	if err == nil {
 		r.val, r.have, r.fetchedAt = v, true, now
 		r.err, r.failures = nil, 0

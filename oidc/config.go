@@ -3,7 +3,6 @@ package oidc
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -32,8 +31,24 @@ const (
 	ClientAuthPost  = "post"  // client_secret_post: id and secret in the request body
 )
 
+// ConvertAccessToken settings: how [Provider.Convert] may accept an access token.
+const (
+	// ConvertVerify (default): only access tokens the provider says were
+	// issued to us (RFC 7662 introspection, GitHub's token check, Google's
+	// tokeninfo).
+	ConvertVerify = "verify"
+	// ConvertUserinfo: also accept an access token on userinfo's word
+	// alone, whichever client it was issued to. An explicit opt-in: it
+	// allows token substitution by any app that can get a user's token.
+	ConvertUserinfo = "userinfo"
+)
+
 const (
 	defaultTimeout = 10 * time.Second
+	// defaultConvertMaxAge and maxConvertMaxAge bound how old an ID token
+	// presented to Convert may be.
+	defaultConvertMaxAge = 10 * time.Minute
+	maxConvertMaxAge     = 24 * time.Hour
 	// discoveryMaxAge is how long a discovery document is used before it is
 	// fetched again on the next use.
 	discoveryMaxAge = time.Hour
@@ -50,6 +65,9 @@ const (
 type Config struct {
 	Name string // the provider's name in edgeauth's API, e.g. "google"
 	Type string // TypeOIDC (default), TypeOAuth2, or a preset name (see ApplyPreset)
+	// Preset is the preset this Config came from ("" for none); ApplyPreset
+	// fills it when it resolves a preset Type.
+	Preset string
 
 	// Issuer is the exact issuer identifier: discovery's `issuer` and every
 	// ID token's `iss` must equal it byte for byte (OpenID Connect
@@ -68,20 +86,24 @@ type Config struct {
 	// parameter that edgeauth sets itself (state, nonce, PKCE, …).
 	AuthParams map[string]string
 
-	// Userinfo is UserinfoAuto (default), UserinfoAlways or UserinfoNever.
+	// Userinfo is UserinfoAuto ("" means auto), UserinfoAlways or UserinfoNever.
 	Userinfo string
 
 	// Endpoint overrides; each wins over discovery. For oauth2, AuthURL,
 	// TokenURL and UserinfoURL are required (or come from a preset).
 	AuthURL, TokenURL, UserinfoURL, JWKSURL, RevocationURL, EndSessionURL string
+	// IntrospectionURL overrides discovery's introspection_endpoint (RFC
+	// 7662), which lets [Provider.Convert] accept access tokens.
+	IntrospectionURL string
 
 	// SubjectClaim names the claim that identifies the user; default "sub".
 	// For oauth2 it is read from the userinfo answer (GitHub: "id", a
 	// number, turned into its decimal string).
 	SubjectClaim string
 
-	// ClientAuth is ClientAuthBasic (default) or ClientAuthPost. Exactly one
-	// style is used: no retry with the other, which would re-send the code.
+	// ClientAuth is ClientAuthBasic or ClientAuthPost; "" means basic, or
+	// post for the github and apple presets. Exactly one style is used: no
+	// retry with the other, which would re-send the code.
 	ClientAuth string
 
 	// SigningAlgs is the ID token `alg` allow-list; default RS256, ES256,
@@ -93,15 +115,31 @@ type Config struct {
 	// (OIDC Core §3.1.3.7 step 3); any other extra audience is refused.
 	TrustedAudiences []string
 
-	// Timeout bounds every outbound call; default 10s.
+	// HostedDomains, when set, restricts logins to these Google Workspace
+	// domains (the ID token's `hd`, google preset) or Microsoft tenant ids
+	// (`tid`, microsoft preset); other provider types cannot say, so it is
+	// a configuration error there.
+	HostedDomains []string
+
+	// ConvertAudiences are further client ids (a native app's iOS and
+	// Android clients) whose tokens [Provider.Convert] accepts.
+	ConvertAudiences []string
+	// ConvertMaxAge bounds the age (iat) of an ID token presented to
+	// Convert; "0" means 10 minutes, at most 24 hours.
+	ConvertMaxAge time.Duration
+	// ConvertAccessToken is ConvertVerify ("" means verify) or ConvertUserinfo.
+	ConvertAccessToken string
+
+	// Timeout bounds every outbound call; 0 means 10s.
 	Timeout time.Duration
 
 	// HTTPClient is optional. Whatever is given, the Provider uses a copy
 	// that never follows redirects and has Timeout when it had none.
 	HTTPClient *http.Client
 
-	Logger *slog.Logger     // optional; nothing is logged without one
-	Now    func() time.Time // optional clock, for tests
+	// Now is the clock for the time checks of ID tokens (exp, iat, nbf);
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // isOAuthParam reports the authorization request parameters edgeauth
@@ -131,18 +169,23 @@ func isProtectedAuthParam(name string) bool {
 	return false
 }
 
-// normalize fills defaults and returns every problem found.
+// normalize fills defaults and returns every problem found, as a
+// *ConfigError.
 func (c *Config) normalize() error {
-	var errs []error
+	var probs []ConfigProblem
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+		probs = append(probs, ConfigProblem{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 
 	if c.Name == "" {
 		bad("name", "missing")
 	}
 	if err := ApplyPreset(c); err != nil {
-		errs = append(errs, err)
+		if ce, ok := errors.AsType[*ConfigError](err); ok {
+			probs = append(probs, ce.Problems...)
+		} else {
+			bad("type", "%v", err)
+		}
 	}
 	switch c.Type {
 	case "":
@@ -150,6 +193,11 @@ func (c *Config) normalize() error {
 	case TypeOIDC, TypeOAuth2:
 	default:
 		c.Type = TypeOIDC // ApplyPreset reported it; check the rest as oidc
+	}
+	if c.Preset != "" {
+		if _, ok := lookupPreset(c.Preset); !ok {
+			bad("type", "unknown preset %q (known: %v)", c.Preset, presetNames())
+		}
 	}
 	oidcType := c.Type == TypeOIDC
 
@@ -171,6 +219,7 @@ func (c *Config) normalize() error {
 		{"jwks_url", c.JWKSURL, false},
 		{"revocation_url", c.RevocationURL, false},
 		{"end_session_url", c.EndSessionURL, false},
+		{"introspection_url", c.IntrospectionURL, false},
 	}
 	for _, u := range urls {
 		if u.value == "" {
@@ -195,7 +244,7 @@ func (c *Config) normalize() error {
 	if oidcType && !slices.Contains(c.Scopes, "openid") {
 		bad("scopes", "an oidc provider needs the openid scope (got %q)", strings.Join(c.Scopes, " "))
 	}
-	for k := range c.AuthParams {
+	for _, k := range slices.Sorted(maps.Keys(c.AuthParams)) {
 		if isProtectedAuthParam(k) {
 			bad("auth_params", "%q is set by edgeauth and cannot be overridden", k)
 		}
@@ -240,6 +289,37 @@ func (c *Config) normalize() error {
 			bad("signing_algs", "%s needs a client secret of at least %d bytes", alg, family.hashSize)
 		}
 	}
+	for _, list := range []struct {
+		field  string
+		values []string
+	}{
+		{"trusted_audiences", c.TrustedAudiences},
+		{"convert_audiences", c.ConvertAudiences},
+		{"hosted_domains", c.HostedDomains},
+	} {
+		if slices.Contains(list.values, "") {
+			bad(list.field, "contains an empty entry")
+		}
+	}
+	if len(c.HostedDomains) > 0 && c.Preset != "google" && c.Preset != "microsoft" {
+		bad("hosted_domains", "only the google (hd) and microsoft (tid) presets say which domain an account belongs to")
+	}
+
+	switch {
+	case c.ConvertMaxAge < 0:
+		bad("convert_max_age", "negative")
+	case c.ConvertMaxAge == 0:
+		c.ConvertMaxAge = defaultConvertMaxAge
+	case c.ConvertMaxAge > maxConvertMaxAge:
+		bad("convert_max_age", "%s exceeds %s", c.ConvertMaxAge, maxConvertMaxAge)
+	}
+	switch c.ConvertAccessToken {
+	case "":
+		c.ConvertAccessToken = ConvertVerify
+	case ConvertVerify, ConvertUserinfo:
+	default:
+		bad("convert_access_token", "unknown %q (want verify or userinfo)", c.ConvertAccessToken)
+	}
 
 	if c.Timeout < 0 {
 		bad("timeout", "negative")
@@ -250,10 +330,10 @@ func (c *Config) normalize() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+	if len(probs) > 0 {
+		return &ConfigError{Provider: c.Name, Problems: probs}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // checkIssuer applies OpenID Connect Discovery §3: an https URL with no

@@ -223,3 +223,113 @@ func TestClip(t *testing.T) {
 		t.Fatal("control characters not quoted")
 	}
 }
+
+// TestConfigErrorFields: every problem names its setting as the env
+// variable's suffix, so that a caller maps it without parsing text.
+func TestConfigErrorFields(t *testing.T) {
+	const secret = "the-client-secret-never-in-a-message"
+	cases := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"basics", Config{Name: "x", ClientSecret: secret, Issuer: "ftp://op", ClientAuth: "jwt", Userinfo: "x", Timeout: -1, SigningAlgs: []string{"none"}, Scopes: []string{"email"}, AuthParams: map[string]string{"nonce": secret}},
+			[]string{"client_id", "issuer", "client_auth", "userinfo", "timeout", "signing_algs", "scopes", "auth_params"}},
+		{"endpoints", Config{Name: "x", ClientID: "c", ClientSecret: secret, Type: TypeOAuth2, JWKSURL: "http://op.example/j", RevocationURL: "x", EndSessionURL: "x", IntrospectionURL: "http://op.example/i"},
+			[]string{"auth_url", "token_url", "userinfo_url", "jwks_url", "revocation_url", "end_session_url", "introspection_url"}},
+		{"convert", Config{Name: "x", ClientID: "c", ClientSecret: secret, Issuer: "https://op", ConvertAudiences: []string{""}, ConvertMaxAge: 25 * time.Hour, ConvertAccessToken: "trust-me", TrustedAudiences: []string{""}},
+			[]string{"convert_audiences", "convert_max_age", "convert_access_token", "trusted_audiences"}},
+		{"negative age", Config{Name: "x", ClientID: "c", Issuer: "https://op", ConvertMaxAge: -time.Second}, []string{"convert_max_age"}},
+		{"hosted domains need google or microsoft", Config{Name: "x", ClientID: "c", Issuer: "https://op", HostedDomains: []string{"example.com"}}, []string{"hosted_domains"}},
+		{"hosted domains on github", Config{Name: "gh", Type: "github", ClientID: "c", HostedDomains: []string{"example.com"}}, []string{"hosted_domains"}},
+		{"unknown type", Config{Name: "x", Type: "okta", ClientID: "c"}, []string{"type", "issuer"}},
+		{"microsoft without tenant", Config{Name: "ms", Type: "microsoft", ClientID: "c"}, []string{"issuer"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			ce, ok := errors.AsType[*ConfigError](err)
+			if !ok {
+				t.Fatalf("err = %T %v, want *ConfigError", err, err)
+			}
+			if ce.Provider != tc.cfg.Name {
+				t.Fatalf("provider %q", ce.Provider)
+			}
+			got := map[string]bool{}
+			for _, p := range ce.Problems {
+				got[p.Field] = true
+				if strings.Contains(p.Msg, secret) || p.Msg == "" {
+					t.Fatalf("problem %+v", p)
+				}
+			}
+			for _, w := range tc.want {
+				if !got[w] {
+					t.Errorf("no problem for %s in %+v", w, ce.Problems)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Errorf("problems %+v, want exactly %v", ce.Problems, tc.want)
+			}
+		})
+	}
+	_, err := New(Config{Name: "g", Type: "google", ClientID: "c", HostedDomains: []string{"example.com"}})
+	if err != nil {
+		t.Fatalf("google with hosted domains: %v", err)
+	}
+	err = ApplyPreset(&Config{Name: "x", Type: "okta"})
+	if ce, ok := errors.AsType[*ConfigError](err); !ok || len(ce.Problems) != 1 || ce.Problems[0].Field != "type" {
+		t.Fatalf("ApplyPreset: %v", err)
+	}
+}
+
+// TestPresetClientAuth: oidc owns the ClientAuth default, and a preset's
+// choice wins over an empty setting (Apple and GitHub take the secret only
+// in the body).
+func TestPresetClientAuth(t *testing.T) {
+	for _, tc := range []struct{ typ, issuer, want string }{
+		{"apple", "", ClientAuthPost},
+		{"github", "", ClientAuthPost},
+		{"google", "", ClientAuthBasic},
+		{"gitlab", "", ClientAuthBasic},
+		{"microsoft", "https://login.microsoftonline.com/t/v2.0", ClientAuthBasic},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			c := Config{Name: tc.typ, Type: tc.typ, ClientID: "c", Issuer: tc.issuer}
+			if err := ApplyPreset(&c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Preset != tc.typ || (c.Type != TypeOIDC && c.Type != TypeOAuth2) {
+				t.Fatalf("preset %q type %q", c.Preset, c.Type)
+			}
+			if tc.want == ClientAuthPost && c.ClientAuth != tc.want {
+				t.Fatalf("ApplyPreset: client auth %q, want %q", c.ClientAuth, tc.want)
+			}
+			p, err := New(Config{Name: tc.typ, Type: tc.typ, ClientID: "c", Issuer: tc.issuer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.cfg.ClientAuth != tc.want || p.Preset() != tc.typ {
+				t.Fatalf("New: client auth %q preset %q, want %q", p.cfg.ClientAuth, p.Preset(), tc.want)
+			}
+			// Applying first, as a caller that inspects the result does,
+			// changes nothing.
+			p, err = New(c)
+			if err != nil || p.cfg.ClientAuth != tc.want || p.Preset() != tc.typ {
+				t.Fatalf("after ApplyPreset: %v %q", err, p.cfg.ClientAuth)
+			}
+		})
+	}
+}
+
+func TestFaults(t *testing.T) {
+	for code, want := range map[ErrorCode]Fault{
+		CodeExchangeFailed: FaultClient, CodeUnavailable: FaultProvider, CodeInvalidIDToken: FaultClient,
+		CodeNonceMismatch: FaultClient, CodeUserinfoFailed: FaultProvider, CodeIssuerMismatch: FaultClient,
+		CodeInvalidToken: FaultClient, CodeUnsupported: FaultClient, CodeDomainNotAllowed: FaultClient,
+	} {
+		e, _ := errors.AsType[*Error](newError(code, "c", nil, "c: x"))
+		if e.Fault != want {
+			t.Errorf("%s: fault %v, want %v", code, e.Fault, want)
+		}
+	}
+}

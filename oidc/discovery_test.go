@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/edgeauth/edgeauth/oidc/oidctest"
@@ -63,7 +64,7 @@ func TestDiscoveryDocument(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := strings.Replace(tc.url, "OP", op.srv.URL, 1)
+			want := strings.Replace(tc.url, "OP", op.url, 1)
 			if !strings.HasPrefix(u, want) {
 				t.Fatalf("auth url %s, want prefix %s", u, want)
 			}
@@ -72,74 +73,78 @@ func TestDiscoveryDocument(t *testing.T) {
 }
 
 func TestDiscoveryCaching(t *testing.T) {
-	clk := newClock()
-	op := newKeyOP(t)
-	p := op.provider(t, clk, nil)
-	for range 5 {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newBubbleClock()
+		op := newBubbleKeyOP()
+		p := op.provider(t, clk, nil)
+		for range 5 {
+			if _, err := authURL(t, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := op.discFetches.Load(); n != 1 {
+			t.Fatalf("discovery fetched %d times, want 1", n)
+		}
+		clk.Add(discoveryMaxAge)
 		if _, err := authURL(t, p); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if n := op.discFetches.Load(); n != 1 {
-		t.Fatalf("discovery fetched %d times, want 1", n)
-	}
-	clk.Add(discoveryMaxAge)
-	if _, err := authURL(t, p); err != nil {
-		t.Fatal(err)
-	}
-	if n := op.discFetches.Load(); n != 2 {
-		t.Fatalf("discovery fetched %d times after max age, want 2", n)
-	}
-
-	// Provider down after the cache expired: the stale document serves,
-	// and the provider is asked again only after the backoff.
-	op.set(func(op *keyOP) { op.discStatus = http.StatusBadGateway })
-	clk.Add(discoveryMaxAge)
-	for range 3 {
-		if _, err := authURL(t, p); err != nil {
-			t.Fatalf("stale document not used: %v", err)
+		if n := op.discFetches.Load(); n != 2 {
+			t.Fatalf("discovery fetched %d times after max age, want 2", n)
 		}
-	}
-	if n := op.discFetches.Load(); n != 3 {
-		t.Fatalf("discovery fetched %d times, want 3", n)
-	}
+
+		// Provider down after the cache expired: the stale document serves,
+		// and the provider is asked again only after the backoff.
+		op.set(func(op *keyOP) { op.discStatus = http.StatusBadGateway })
+		clk.Add(discoveryMaxAge)
+		for range 3 {
+			if _, err := authURL(t, p); err != nil {
+				t.Fatalf("stale document not used: %v", err)
+			}
+		}
+		if n := op.discFetches.Load(); n != 3 {
+			t.Fatalf("discovery fetched %d times, want 3", n)
+		}
+	})
 }
 
 func TestDiscoveryFailureBackoff(t *testing.T) {
-	clk := newClock()
-	op := newKeyOP(t)
-	op.set(func(op *keyOP) { op.discStatus = http.StatusInternalServerError })
-	p := op.provider(t, clk, nil)
+	synctest.Test(t, func(t *testing.T) {
+		clk := newBubbleClock()
+		op := newBubbleKeyOP()
+		op.set(func(op *keyOP) { op.discStatus = http.StatusInternalServerError })
+		p := op.provider(t, clk, nil)
 
-	_, err := authURL(t, p)
-	e := wantError(t, err, CodeUnavailable, "discovery")
-	if !strings.Contains(e.Detail, "500") || strings.Contains(e.Detail, "127.0.0.1") {
-		t.Fatalf("detail %q", e.Detail)
-	}
-	// The next uses within the backoff do not hammer the provider.
-	for range 10 {
 		_, err := authURL(t, p)
-		wantError(t, err, CodeUnavailable, "discovery")
-	}
-	if n := op.discFetches.Load(); n != 1 {
-		t.Fatalf("%d fetches during backoff, want 1", n)
-	}
-	// Each failure doubles the wait.
-	clk.Add(backoffMin)
-	_, _ = authURL(t, p)
-	clk.Add(backoffMin)
-	_, _ = authURL(t, p)
-	if n := op.discFetches.Load(); n != 2 {
-		t.Fatalf("%d fetches, want 2 (second backoff is 2s)", n)
-	}
-	op.set(func(op *keyOP) { op.discStatus = 0 })
-	clk.Add(backoffMin)
-	if _, err := authURL(t, p); err != nil {
-		t.Fatalf("after backoff: %v", err)
-	}
-	if n := op.discFetches.Load(); n != 3 {
-		t.Fatalf("%d fetches, want 3", n)
-	}
+		e := wantError(t, err, CodeUnavailable, "discovery")
+		if !strings.Contains(e.Detail, "500") || strings.Contains(e.Detail, "127.0.0.1") {
+			t.Fatalf("detail %q", e.Detail)
+		}
+		// The next uses within the backoff do not hammer the provider.
+		for range 10 {
+			_, err := authURL(t, p)
+			wantError(t, err, CodeUnavailable, "discovery")
+		}
+		if n := op.discFetches.Load(); n != 1 {
+			t.Fatalf("%d fetches during backoff, want 1", n)
+		}
+		// Each failure doubles the wait.
+		clk.Add(backoffMin)
+		_, _ = authURL(t, p)
+		clk.Add(backoffMin)
+		_, _ = authURL(t, p)
+		if n := op.discFetches.Load(); n != 2 {
+			t.Fatalf("%d fetches, want 2 (second backoff is 2s)", n)
+		}
+		op.set(func(op *keyOP) { op.discStatus = 0 })
+		clk.Add(backoffMin)
+		if _, err := authURL(t, p); err != nil {
+			t.Fatalf("after backoff: %v", err)
+		}
+		if n := op.discFetches.Load(); n != 3 {
+			t.Fatalf("%d fetches, want 3", n)
+		}
+	})
 }
 
 func TestDiscoveryTimeoutAndRedirect(t *testing.T) {
@@ -160,7 +165,7 @@ func TestDiscoveryTimeoutAndRedirect(t *testing.T) {
 	t.Run("redirect", func(t *testing.T) {
 		op := newKeyOP(t)
 		redirect := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, op.srv.URL+r.URL.Path, http.StatusMovedPermanently)
+			http.Redirect(w, r, op.url+r.URL.Path, http.StatusMovedPermanently)
 		}))
 		p, err := New(Config{Name: "x", Issuer: redirect.URL, ClientID: "c"})
 		if err != nil {
@@ -211,23 +216,25 @@ func TestLogoutURL(t *testing.T) {
 	clk := newClock()
 	op := newKeyOP(t)
 	p := op.provider(t, clk, nil)
-	raw, err := p.LogoutURL(t.Context(), "", "https://app/bye")
+	raw, err := p.LogoutURL(t.Context(), LogoutRequest{PostLogoutRedirectURI: "https://app/bye", State: "st-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(raw)
 	q := u.Query()
-	if q.Get("tenant") != "1" || q.Has("id_token_hint") || q.Get("post_logout_redirect_uri") != "https://app/bye" || q.Get("client_id") != testClientID {
+	if q.Get("tenant") != "1" || q.Has("id_token_hint") || q.Get("post_logout_redirect_uri") != "https://app/bye" ||
+		q.Get("client_id") != testClientID || q.Get("state") != "st-1" {
 		t.Fatalf("logout url %s", raw)
 	}
 
 	op.set(func(op *keyOP) { op.discEdit = func(d map[string]any) { delete(d, "end_session_endpoint") } })
 	p = op.provider(t, clk, nil)
-	if raw, err := p.LogoutURL(t.Context(), "x", ""); raw != "" || err != nil {
-		t.Fatalf("no end_session_endpoint: %q, %v", raw, err)
+	raw, err = p.LogoutURL(t.Context(), LogoutRequest{IDTokenHint: "x"})
+	if e := wantError(t, err, CodeUnsupported, "end_session"); raw != "" || e.Fault != FaultClient {
+		t.Fatalf("no end_session_endpoint: %q, %v", raw, e.Fault)
 	}
 	p = op.provider(t, clk, func(c *Config) { c.EndSessionURL = "https://op.example/bye" })
-	if raw, _ := p.LogoutURL(t.Context(), "", ""); !strings.HasPrefix(raw, "https://op.example/bye?client_id=") {
+	if raw, _ := p.LogoutURL(t.Context(), LogoutRequest{}); raw != "https://op.example/bye?client_id="+testClientID {
 		t.Fatalf("override not used: %s", raw)
 	}
 }

@@ -3,45 +3,92 @@ package oidc
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"unicode/utf8"
 )
 
-// ErrorCode is a stable, machine-readable reason that the server maps to an
-// HTTP status and a problem+json `code`.
+// ErrorCode is a stable, machine-readable reason that the server maps to a
+// problem+json `code`; [Error.Fault] says whose fault it is.
 type ErrorCode string
 
 // The codes a Provider returns inside an *Error.
 const (
-	// CodeExchangeFailed: the token endpoint refused the code with an OAuth
-	// error (RFC 6749 §5.2: invalid_grant for a replayed or expired code,
-	// invalid_client, …). The client's problem, not the provider's.
+	// CodeExchangeFailed: the token endpoint refused the code or refresh
+	// token with an OAuth error (RFC 6749 §5.2: invalid_grant for a
+	// replayed or expired code, a revoked refresh token, …). FaultClient.
 	CodeExchangeFailed ErrorCode = "exchange_failed"
-	// CodeUnavailable: the provider is down, slow, answered garbage, or its
-	// discovery document or JWKS is unusable.
+	// CodeUnavailable: the provider is down, slow, answered garbage, its
+	// discovery document or JWKS is unusable, or it refused our own client
+	// registration. FaultProvider.
 	CodeUnavailable ErrorCode = "provider_unavailable"
 	// CodeInvalidIDToken: the ID token failed a check of OpenID Connect Core
-	// §3.1.3.7 (or is missing where one is required).
+	// §3.1.3.7 (or is missing where one is required). FaultClient.
 	CodeInvalidIDToken ErrorCode = "invalid_id_token"
 	// CodeNonceMismatch: the ID token's nonce is not the one sealed in the
 	// flow state (OpenID Connect Core §3.1.3.7 step 11): a replayed or
-	// injected token.
+	// injected token. FaultClient.
 	CodeNonceMismatch ErrorCode = "nonce_mismatch"
-	// CodeUserinfoFailed: the userinfo endpoint failed, or answered for a
-	// different subject (OpenID Connect Core §5.3.2).
+	// CodeUserinfoFailed: the userinfo endpoint failed (FaultProvider), or
+	// answered for a different subject (OpenID Connect Core §5.3.2,
+	// FaultClient: a substituted access token).
 	CodeUserinfoFailed ErrorCode = "userinfo_failed"
 	// CodeIssuerMismatch: the authorization response's `iss` parameter is
 	// missing where the provider promised it, or names another issuer
-	// (RFC 9207 §2.4, the mix-up defence).
+	// (RFC 9207 §2.4, the mix-up defence). FaultClient.
 	CodeIssuerMismatch ErrorCode = "issuer_mismatch"
+	// CodeInvalidToken: a token presented to [Provider.Convert] cannot be
+	// verified, is too old, or was issued to another client. FaultClient.
+	CodeInvalidToken ErrorCode = "invalid_token"
+	// CodeUnsupported: the provider offers no revocation endpoint (RFC
+	// 7009), no end_session_endpoint, or no way to verify an access token.
+	// FaultClient.
+	CodeUnsupported ErrorCode = "unsupported_operation"
+	// CodeDomainNotAllowed: the account's hosted domain (Google `hd`) or
+	// tenant (Microsoft `tid`) is not in [Config.HostedDomains]. FaultClient.
+	CodeDomainNotAllowed ErrorCode = "domain_not_allowed"
 )
 
-// Error is the only error type the Provider's flow methods return for
-// problems caused by the provider or by the input; anything else is a
-// programming error. Code, Check and Detail are safe to show to a client:
-// they never carry tokens, codes, secrets or provider response bodies. Err
-// is the internal cause, for logs only.
+// Fault says who has to act on an *Error: decided here, where the cause is
+// known, so that callers map it to a status without guessing from checks.
+type Fault int
+
+const (
+	// FaultProvider: the provider is down, slow, answered garbage, or our
+	// own client registration is wrong. A server answers 502.
+	FaultProvider Fault = iota + 1
+	// FaultClient: the application's input or the token it presented is
+	// bad. A server answers 4xx.
+	FaultClient
+)
+
+func (f Fault) String() string {
+	switch f {
+	case FaultProvider:
+		return "provider"
+	case FaultClient:
+		return "client"
+	}
+	return fmt.Sprintf("Fault(%d)", int(f))
+}
+
+// defaultFault is the fault of code unless the place that makes the
+// error knows better (userinfo: an outage, or an answer about someone else).
+func defaultFault(code ErrorCode) Fault {
+	switch code {
+	case CodeUnavailable, CodeUserinfoFailed:
+		return FaultProvider
+	}
+	return FaultClient
+}
+
+// Error is the error type the Provider's flow methods return for problems
+// caused by the provider or by the input; a plain error is a programming
+// error of the caller (an incomplete request). Code, Check and Detail are
+// safe to show to a client: they never carry tokens, codes, secrets or
+// provider response bodies. Err is the internal cause, for logs only.
 type Error struct {
 	Code   ErrorCode
+	Fault  Fault  // always set: FaultProvider or FaultClient
 	Check  string // the check that failed, e.g. "aud", "exp", "signature"
 	Detail string // expected vs got, without secrets
 	Err    error  // internal cause; may hold provider output: log it, never show it
@@ -50,7 +97,7 @@ type Error struct {
 // Error returns the code and the detail (which starts with the check's
 // name). It deliberately leaves Err out so that printing the error to a
 // client cannot leak a provider's body; log the error with slog (see
-// LogValue) or unwrap it to see the cause.
+// [Error.LogValue]) or unwrap it to see the cause.
 func (e *Error) Error() string {
 	msg := e.Detail
 	if msg == "" {
@@ -69,6 +116,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) LogValue() slog.Value {
 	attrs := []slog.Attr{
 		slog.String("code", string(e.Code)),
+		slog.String("fault", e.Fault.String()),
 		slog.String("check", e.Check),
 		slog.String("detail", e.Detail),
 	}
@@ -78,8 +126,44 @@ func (e *Error) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-func newError(code ErrorCode, check string, cause error, format string, args ...any) *Error {
-	return &Error{Code: code, Check: check, Detail: fmt.Sprintf(format, args...), Err: cause}
+// newError makes an *Error with the code's default fault. It returns
+// error, not *Error, so that no caller can turn a nil *Error into a
+// non-nil error.
+func newError(code ErrorCode, check string, cause error, format string, args ...any) error {
+	return makeError(code, defaultFault(code), check, cause, format, args...)
+}
+
+func makeError(code ErrorCode, fault Fault, check string, cause error, format string, args ...any) error {
+	return &Error{Code: code, Fault: fault, Check: check, Detail: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// ConfigProblem is one problem with one setting. Field is the setting's
+// name in lower snake case, as the suffix of its environment variable
+// (client_id, issuer, hosted_domains, …); Msg never contains a secret.
+type ConfigProblem struct {
+	Field, Msg string
+}
+
+// ConfigError lists every problem [New] or [ApplyPreset] found in a Config.
+type ConfigError struct {
+	Provider string
+	Problems []ConfigProblem
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	name := e.Provider
+	if name == "" {
+		name = "(unnamed)"
+	}
+	fmt.Fprintf(&b, "oidc: provider %q:", name)
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		fmt.Fprintf(&b, " %s: %s", p.Field, p.Msg)
+	}
+	return b.String()
 }
 
 // clip makes a value from a token or a provider answer fit for an error

@@ -52,13 +52,14 @@ type Result struct {
 // Exchange redeems an authorization code (RFC 6749 §4.1.3) with the PKCE
 // verifier (RFC 7636 §4.5), verifies the ID token of an oidc provider
 // (OpenID Connect Core §3.1.3.5–3.1.3.8), fetches userinfo per
-// Config.Userinfo and returns the identity. The RFC 9207 issuer check runs
-// before the code is sent anywhere.
+// Config.Userinfo, applies Config.HostedDomains and returns the identity.
+// The RFC 9207 issuer check runs before the code is sent anywhere.
 //
 // Errors are *Error: CodeIssuerMismatch, CodeExchangeFailed (the provider
 // refused the code), CodeUnavailable (down, slow, garbage),
-// CodeInvalidIDToken, CodeNonceMismatch, CodeUserinfoFailed. A plain error
-// means the caller passed an incomplete request.
+// CodeInvalidIDToken, CodeNonceMismatch, CodeUserinfoFailed,
+// CodeDomainNotAllowed. A plain error means the caller passed an
+// incomplete request.
 func (p *Provider) Exchange(ctx context.Context, r ExchangeRequest) (*Result, error) {
 	if r.Code == "" {
 		return nil, newError(CodeExchangeFailed, "code", nil, "code: missing")
@@ -72,36 +73,36 @@ func (p *Provider) Exchange(ctx context.Context, r ExchangeRequest) (*Result, er
 	if p.cfg.Type == TypeOIDC && r.Nonce == "" {
 		return nil, errors.New("oidc: exchange: nonce missing")
 	}
-	eps, e := p.endpoints(ctx)
-	if e != nil {
-		return nil, e
+	eps, err := p.endpoints(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if e := p.checkIssuerParam(eps, r.Issuer); e != nil {
-		return nil, e
+	if err := p.checkIssuerParam(eps, r.Issuer); err != nil {
+		return nil, err
 	}
 
-	tok, e := p.redeem(ctx, eps, r)
-	if e != nil {
-		return nil, e
+	t, err := p.tokenRequest(ctx, func(ctx context.Context) (*oauth2.Token, error) {
+		return p.oauth2Config(eps, r.RedirectURI).Exchange(ctx, r.Code, oauth2.VerifierOption(r.CodeVerifier))
+	})
+	if err != nil {
+		return nil, err
 	}
-	res := &Result{Tokens: tokensFrom(tok)}
-	if p.cfg.Type == TypeOIDC && res.Tokens.IDToken == "" {
+	if p.cfg.Type == TypeOIDC && t.IDToken == "" {
 		// The provider's answer is unusable, not the app's request.
 		return nil, newError(CodeUnavailable, "id_token", nil, "id_token: missing from the token response")
 	}
-	id, e := p.identify(ctx, eps, &res.Tokens, r.Nonce)
-	if e != nil {
-		return nil, e
+	id, err := p.identify(ctx, eps, t, verifyParams{nonce: r.Nonce, accessToken: t.AccessToken})
+	if err != nil {
+		return nil, err
 	}
-	res.Identity = *id
-	return res, nil
+	return &Result{Identity: *id, Tokens: *t}, nil
 }
 
 // checkIssuerParam is the mix-up defence of RFC 9207 §2.4: a provider that
 // advertises authorization_response_iss_parameter_supported always sends
 // iss, so a missing one means the response did not come from it; a
 // present iss must name our issuer exactly, advertised or not.
-func (p *Provider) checkIssuerParam(eps *endpoints, iss string) *Error {
+func (p *Provider) checkIssuerParam(eps *endpoints, iss string) error {
 	switch {
 	case iss == "" && eps.issParam:
 		return newError(CodeIssuerMismatch, "iss_param", nil,
@@ -113,34 +114,35 @@ func (p *Provider) checkIssuerParam(eps *endpoints, iss string) *Error {
 	return nil
 }
 
-// redeem posts the code to the token endpoint through x/oauth2 with our
-// bounded client in the context (x/oauth2 would otherwise use
-// http.DefaultClient: no timeout, redirects followed with the code and
-// secret re-sent).
-func (p *Provider) redeem(ctx context.Context, eps *endpoints, r ExchangeRequest) (*oauth2.Token, *Error) {
+// tokenRequest runs one token endpoint request — the code exchange (RFC
+// 6749 §4.1.3) or a refresh (§6) — through x/oauth2 with the per-call
+// timeout and our bounded client in the context (x/oauth2 would otherwise
+// use http.DefaultClient: no timeout, redirects followed with the code and
+// secret re-sent), sorts its failures and checks the token type.
+func (p *Provider) tokenRequest(ctx context.Context, do func(ctx context.Context) (*oauth2.Token, error)) (*Tokens, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
-	tok, err := p.oauth2Config(eps, r.RedirectURI).Exchange(ctx, r.Code, oauth2.VerifierOption(r.CodeVerifier))
+	tok, err := do(ctx)
 	if err != nil {
-		e := tokenError(err)
-		p.log.WarnContext(ctx, "oidc code exchange failed", "err", e)
-		return nil, e
+		return nil, tokenError(err)
 	}
 	// RFC 6749 §7.1: we only know how to use Bearer tokens (RFC 6750).
 	if tt := tok.TokenType; tt != "" && !strings.EqualFold(tt, "bearer") {
 		// The received value goes to the log (Err), never to the client.
 		return nil, newError(CodeUnavailable, "token_type", fmt.Errorf("token_type %s", clip(tt)), "token_type: expected Bearer")
 	}
-	return tok, nil
+	t := tokensFrom(tok)
+	return &t, nil
 }
 
 // tokenError sorts token endpoint failures: an OAuth error answer (RFC
-// 6749 §5.2, e.g. invalid_grant for a replayed code) under 500 is a
-// refusal; everything else — network, timeout, 5xx, a non-OAuth 4xx, a
-// body that is no token response — means the provider is unavailable. The
-// provider's body stays in Err only.
-func tokenError(err error) *Error {
+// 6749 §5.2, e.g. invalid_grant for a replayed code or a revoked refresh
+// token) under 500 is a refusal, the client's fault; everything else —
+// network, timeout, 5xx, a non-OAuth 4xx, a body that is no token
+// response — means the provider is unavailable. The provider's body stays
+// in Err only.
+func tokenError(err error) error {
 	cause := fmt.Errorf("oidc: token endpoint: %w", err)
 	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok {
 		status := 0
@@ -151,17 +153,15 @@ func tokenError(err error) *Error {
 		// registration is wrong (secret, auth method, grant type): nothing
 		// the app can fix, so they count as the provider being unusable.
 		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
-			return &Error{Code: CodeUnavailable, Check: "client_auth", Err: cause,
-				Detail: "client_auth: the provider refused edgeauth's client credentials (" + re.ErrorCode + "): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings"}
+			return newError(CodeUnavailable, "client_auth", cause,
+				"client_auth: the provider refused edgeauth's client credentials (%s): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings", re.ErrorCode)
 		}
 		if re.ErrorCode != "" && status < http.StatusInternalServerError {
-			return &Error{Code: CodeExchangeFailed, Check: "token", Err: cause,
-				Detail: "token: the provider refused the grant: " + oauthErrorCode(re.ErrorCode)}
+			return newError(CodeExchangeFailed, "token", cause, "token: the provider refused the grant: %s", oauthErrorCode(re.ErrorCode))
 		}
-		return &Error{Code: CodeUnavailable, Check: "token", Err: cause,
-			Detail: fmt.Sprintf("token: provider answered HTTP %d", status)}
+		return newError(CodeUnavailable, "token", cause, "token: provider answered HTTP %d", status)
 	}
-	return &Error{Code: CodeUnavailable, Check: "token", Err: cause, Detail: "token: " + safeCause(err)}
+	return newError(CodeUnavailable, "token", cause, "token: %s", safeCause(err))
 }
 
 // oauthErrorCode passes a registered-looking error code (RFC 6749 §5.2)
@@ -197,17 +197,21 @@ func tokensFrom(tok *oauth2.Token) Tokens {
 }
 
 // identify turns tokens into an Identity: the verified ID token's claims
-// for oidc, then userinfo per Config.Userinfo (always for oauth2).
-func (p *Provider) identify(ctx context.Context, eps *endpoints, t *Tokens, nonce string) (*Identity, *Error) {
+// for oidc, then userinfo per Config.Userinfo (always for oauth2), then
+// Config.HostedDomains.
+func (p *Provider) identify(ctx context.Context, eps *endpoints, t *Tokens, vp verifyParams) (*Identity, error) {
 	id := &Identity{Issuer: p.cfg.Issuer}
 	oidcType := p.cfg.Type == TypeOIDC
 	if oidcType {
 		if t.IDToken == "" {
 			return nil, newError(CodeInvalidIDToken, "id_token", nil, "id_token: missing")
 		}
-		claims, e := p.verifyIDToken(ctx, t.IDToken, nonce, t.AccessToken)
-		if e != nil {
-			return nil, e
+		claims, err := p.verifyIDToken(ctx, t.IDToken, vp)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.checkHostedDomain(claims); err != nil {
+			return nil, err
 		}
 		id.Claims = claims
 	}
@@ -225,18 +229,14 @@ func (p *Provider) identify(ctx context.Context, eps *endpoints, t *Tokens, nonc
 		if eps.userinfo == "" {
 			return nil, newError(CodeUserinfoFailed, "userinfo", nil, "userinfo: always requested but the provider has no userinfo endpoint")
 		}
-		info, sub, e := p.userinfo(ctx, eps.userinfo, t.AccessToken)
-		if e != nil {
-			return nil, e
+		info, sub, err := p.userinfo(ctx, eps.userinfo, t.AccessToken)
+		if err != nil {
+			return nil, err
 		}
-		// OpenID Connect Core §5.3.2: the userinfo sub must be the ID
-		// token's, or the answer may be about someone else (a token
-		// substitution).
 		if oidcType {
 			want, _ := id.Claims["sub"].(string)
-			got, _ := info["sub"].(string)
-			if got != want {
-				return nil, newError(CodeUserinfoFailed, "userinfo_sub", nil, "userinfo_sub: the userinfo answer is about another subject than the ID token")
+			if err := sameSubject(info, want, "the ID token"); err != nil {
+				return nil, err
 			}
 		}
 		id.Userinfo = info
@@ -261,6 +261,42 @@ func (p *Provider) identify(ctx context.Context, eps *endpoints, t *Tokens, nonc
 	}
 	fillProfile(id, id.Claims, id.Userinfo)
 	return id, nil
+}
+
+// sameSubject applies OpenID Connect Core §5.3.2: the userinfo sub must
+// be the one the token was verified for, or the answer may be about
+// someone else (a token substitution): the presented token's fault.
+func sameSubject(info map[string]any, want, source string) error {
+	got, _ := info["sub"].(string)
+	if got == "" || got != want {
+		return makeError(CodeUserinfoFailed, FaultClient, "userinfo_sub", nil,
+			"userinfo_sub: the userinfo answer is about another subject than %s", source)
+	}
+	return nil
+}
+
+// checkHostedDomain applies Config.HostedDomains to verified claims (or a
+// userinfo answer that a verified token obtained): Google's `hd` names the
+// Workspace domain, Microsoft's `tid` the tenant. A personal account has
+// neither and is refused.
+func (p *Provider) checkHostedDomain(claims map[string]any) error {
+	if len(p.cfg.HostedDomains) == 0 {
+		return nil
+	}
+	claim := "hd"
+	if p.cfg.Preset == "microsoft" {
+		claim = "tid"
+	}
+	got, _ := claims[claim].(string)
+	for _, d := range p.cfg.HostedDomains {
+		if got != "" && strings.EqualFold(got, d) {
+			return nil
+		}
+	}
+	if got == "" {
+		return newError(CodeDomainNotAllowed, claim, nil, "%s: the account belongs to no domain, expected one of HOSTED_DOMAINS", claim)
+	}
+	return newError(CodeDomainNotAllowed, claim, nil, "%s: %s is not one of HOSTED_DOMAINS", claim, clip(got))
 }
 
 // fillProfile takes each profile field from the first source that has it.

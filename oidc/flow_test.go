@@ -466,7 +466,7 @@ func TestFlowOAuth2(t *testing.T) {
 
 func TestFlowLogoutURL(t *testing.T) {
 	f := newFlow(t, nil, nil)
-	raw, err := f.p.LogoutURL(t.Context(), "the.id.token", "https://app.example/bye")
+	raw, err := f.p.LogoutURL(t.Context(), LogoutRequest{IDTokenHint: "the.id.token", PostLogoutRedirectURI: "https://app.example/bye"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,5 +475,53 @@ func TestFlowLogoutURL(t *testing.T) {
 	if u.Scheme+"://"+u.Host+u.Path != f.op.EndpointURL(oidctest.EndSessionEndpoint) ||
 		q.Get("id_token_hint") != "the.id.token" || q.Get("post_logout_redirect_uri") != "https://app.example/bye" || q.Get("client_id") != flowClient {
 		t.Fatalf("logout url %s", raw)
+	}
+}
+
+// TestFlowHostedDomains: Google's hd and Microsoft's tid restrict logins
+// (and refreshes) to the configured domains or tenants.
+func TestFlowHostedDomains(t *testing.T) {
+	for _, tc := range []struct {
+		preset, claim, value string
+		allowed              bool
+	}{
+		{"google", "hd", "example.com", true},
+		{"google", "hd", "EXAMPLE.com", true},
+		{"google", "hd", "evil.example", false},
+		{"google", "hd", "", false},
+		{"google", "tid", "example.com", false},
+		{"microsoft", "tid", "example.com", true},
+		{"microsoft", "tid", "other-tenant", false},
+		{"microsoft", "hd", "example.com", false},
+	} {
+		t.Run(tc.preset+"/"+tc.claim+"="+tc.value, func(t *testing.T) {
+			f := newFlow(t, nil, func(c *Config) { c.Preset = tc.preset; c.HostedDomains = []string{"example.com"} })
+			f.op.SetFaults(oidctest.Faults{IDTokenClaims: func(c map[string]any) {
+				if tc.value != "" {
+					c[tc.claim] = tc.value
+				}
+			}})
+			res, err := f.run(t)
+			if tc.allowed {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.p.Refresh(t.Context(), res.Tokens.RefreshToken, res.Identity.Subject); err != nil {
+					t.Fatalf("refresh: %v", err)
+				}
+				// A refreshed token from another domain ends the session.
+				f.op.SetFaults(oidctest.Faults{IDTokenClaims: func(c map[string]any) { c[tc.claim] = "moved.example" }})
+				_, err = f.p.Refresh(t.Context(), res.Tokens.RefreshToken, res.Identity.Subject)
+				wantError(t, err, CodeDomainNotAllowed, tc.claim)
+				return
+			}
+			want := "hd"
+			if tc.preset == "microsoft" {
+				want = "tid"
+			}
+			if e := wantError(t, err, CodeDomainNotAllowed, want); e.Fault != FaultClient {
+				t.Fatalf("fault %v", e.Fault)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -19,10 +20,11 @@ func FuzzParseCompact(f *testing.F) {
 	f.Add("..")
 	f.Add(b64([]byte(`{"alg":"RS256","b64":false}`)) + ".e30.AA")
 	f.Fuzz(func(t *testing.T, raw string) {
-		tok, e := parseCompact(raw)
-		if e != nil {
-			if tok != nil || e.Code != CodeInvalidIDToken || e.Check == "" {
-				t.Fatalf("bad failure: %v %+v", tok, e)
+		tok, err := parseCompact(raw)
+		if err != nil {
+			e, ok := errors.AsType[*Error](err)
+			if tok != nil || !ok || e.Code != CodeInvalidIDToken || e.Check == "" || e.Fault != FaultClient {
+				t.Fatalf("bad failure: %v %+v", tok, err)
 			}
 			if len(raw) > 20 && strings.Contains(e.Detail, raw) {
 				t.Fatalf("detail echoes input")
@@ -83,8 +85,10 @@ func FuzzCheckClaims(f *testing.F) {
 		if json.Unmarshal(payload, &c) != nil || c == nil {
 			return
 		}
-		if e := p.checkClaims(c, nonce); e != nil && e.Check == "" {
-			t.Fatalf("error without check: %+v", e)
+		if err := p.checkClaims(c, verifyParams{nonce: nonce, convert: len(nonce)%2 == 1}); err != nil {
+			if e, ok := errors.AsType[*Error](err); !ok || e.Check == "" {
+				t.Fatalf("error without check: %+v", err)
+			}
 		}
 		_ = checkAccessTokenHash(c, "RS256", "at")
 		_, _ = subjectString(c["sub"])

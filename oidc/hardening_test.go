@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -14,18 +15,20 @@ import (
 // trusted for as long as its JWKS endpoint is unreachable: the last good
 // set is served past its age only for a bounded time (maxStale).
 func TestStaleJWKSIsBounded(t *testing.T) {
-	clk := newClock()
-	op := newKeyOP(t, pubJWK(t, "rsa1", "k1", "RS256"))
-	p := op.provider(t, clk, nil)
-	if err := verifyErr(t, p, rsaToken(t, op, clk, "rsa1", "k1")); err != nil {
-		t.Fatal(err)
-	}
-	// Provider drops k1, but we can no longer reach its JWKS.
-	op.set(func(op *keyOP) { op.keys = nil; op.jwksStatus = http.StatusServiceUnavailable })
-	clk.Add(30 * 24 * time.Hour)
-	if err := verifyErr(t, p, rsaToken(t, op, clk, "rsa1", "k1")); err == nil {
-		t.Fatal("a JWKS last fetched 30 days ago still verifies tokens (no maximum staleness)")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clk := newBubbleClock()
+		op := newBubbleKeyOP(pubJWK(t, "rsa1", "k1", "RS256"))
+		p := op.provider(t, clk, nil)
+		if err := verifyErr(t, p, rsaToken(t, op, clk, "rsa1", "k1")); err != nil {
+			t.Fatal(err)
+		}
+		// Provider drops k1, but we can no longer reach its JWKS.
+		op.set(func(op *keyOP) { op.keys = nil; op.jwksStatus = http.StatusServiceUnavailable })
+		clk.Add(30 * 24 * time.Hour)
+		if err := verifyErr(t, p, rsaToken(t, op, clk, "rsa1", "k1")); err == nil {
+			t.Fatal("a JWKS last fetched 30 days ago still verifies tokens (no maximum staleness)")
+		}
+	})
 }
 
 // Error.Detail reaches clients, so no text the provider chose (its

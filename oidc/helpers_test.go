@@ -122,30 +122,68 @@ func signInput(t testing.TB, input, alg string, key any) []byte {
 	return sig
 }
 
-// clock is a settable time source.
+// clock is a settable time source for the ID-token time checks. A
+// bubble clock (inside synctest.Test) is time.Now itself, so that Add moves
+// the caches' time too.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	bubble bool
 }
 
 func newClock() *clock { return &clock{t: testEpoch} }
 
+// newBubbleClock must be called inside synctest.Test.
+func newBubbleClock() *clock { return &clock{bubble: true} }
+
 func (c *clock) Now() time.Time {
+	if c.bubble {
+		return time.Now()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
+// Add moves the clock; in a bubble it sleeps, which synctest turns into
+// an instant jump of the fake time once every goroutine is blocked.
 func (c *clock) Add(d time.Duration) {
+	if c.bubble {
+		time.Sleep(d)
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
 
+// inProcess is a RoundTripper that serves requests with handlers in the
+// same process, chosen by host: no sockets, so it works inside a synctest
+// bubble, and a preset's fixed hosts (api.github.com, oauth2.googleapis.com)
+// reach a test handler without any override in production code.
+type inProcess map[string]http.Handler
+
+func (m inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	h, ok := m[req.URL.Host]
+	if !ok {
+		return nil, errors.New("inProcess: no handler for host " + req.URL.Host)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.Result(), nil
+}
+
+func (m inProcess) client() *http.Client { return &http.Client{Transport: m} }
+
 // keyOP serves a discovery document and a JWKS we control, and counts
 // what it is asked.
 type keyOP struct {
-	srv *httptest.Server
+	url     string
+	handler http.Handler
+	srv     *httptest.Server // nil for an in-process keyOP
 
 	mu           sync.Mutex
 	keys         []any // JWK maps or raw JSON values
@@ -161,6 +199,21 @@ type keyOP struct {
 
 func newKeyOP(t testing.TB, keys ...any) *keyOP {
 	t.Helper()
+	op := newKeyOPHandler(keys...)
+	op.srv = httptest.NewServer(op.handler)
+	op.url = op.srv.URL
+	t.Cleanup(op.srv.Close)
+	return op
+}
+
+// newBubbleKeyOP serves in process at https://op.example, for synctest.
+func newBubbleKeyOP(keys ...any) *keyOP {
+	op := newKeyOPHandler(keys...)
+	op.url = "https://op.example"
+	return op
+}
+
+func newKeyOPHandler(keys ...any) *keyOP {
 	op := &keyOP{keys: keys}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
@@ -173,12 +226,12 @@ func newKeyOP(t testing.TB, keys ...any) *keyOP {
 			return
 		}
 		doc := map[string]any{
-			"issuer":                 op.srv.URL,
-			"authorization_endpoint": op.srv.URL + "/authorize",
-			"token_endpoint":         op.srv.URL + "/token",
-			"userinfo_endpoint":      op.srv.URL + "/userinfo",
-			"jwks_uri":               op.srv.URL + "/jwks",
-			"end_session_endpoint":   op.srv.URL + "/logout?tenant=1",
+			"issuer":                 op.url,
+			"authorization_endpoint": op.url + "/authorize",
+			"token_endpoint":         op.url + "/token",
+			"userinfo_endpoint":      op.url + "/userinfo",
+			"jwks_uri":               op.url + "/jwks",
+			"end_session_endpoint":   op.url + "/logout?tenant=1",
 		}
 		if edit != nil {
 			edit(doc)
@@ -213,8 +266,7 @@ func newKeyOP(t testing.TB, keys ...any) *keyOP {
 		op.otherFetches.Add(1)
 		http.NotFound(w, r)
 	})
-	op.srv = httptest.NewServer(mux)
-	t.Cleanup(op.srv.Close)
+	op.handler = mux
 	return op
 }
 
@@ -236,11 +288,14 @@ func (op *keyOP) provider(t testing.TB, clk *clock, edit func(*Config)) *Provide
 	t.Helper()
 	cfg := Config{
 		Name:         "test",
-		Issuer:       op.srv.URL,
+		Issuer:       op.url,
 		ClientID:     testClientID,
 		ClientSecret: testSecret,
 		Now:          clk.Now,
 		Timeout:      5 * time.Second,
+	}
+	if op.srv == nil {
+		cfg.HTTPClient = inProcess{"op.example": op.handler}.client()
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -256,7 +311,7 @@ func (op *keyOP) provider(t testing.TB, clk *clock, edit func(*Config)) *Provide
 func (op *keyOP) claims(clk *clock) map[string]any {
 	now := clk.Now().Unix()
 	return map[string]any{
-		"iss":   op.srv.URL,
+		"iss":   op.url,
 		"sub":   "user-1",
 		"aud":   testClientID,
 		"exp":   now + 3600,
@@ -277,6 +332,9 @@ func wantError(t testing.TB, err error, code ErrorCode, check string) *Error {
 	}
 	if e.Code != code || e.Check != check {
 		t.Fatalf("got %s/%s (%q), want %s/%s", e.Code, e.Check, e.Detail, code, check)
+	}
+	if e.Fault != FaultProvider && e.Fault != FaultClient {
+		t.Fatalf("%s/%s without a fault: %v", code, check, e.Fault)
 	}
 	return e
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -19,6 +20,7 @@ const (
 	maxDiscoveryBytes = 256 << 10
 	maxJWKSBytes      = 256 << 10
 	maxUserinfoBytes  = 256 << 10
+	maxFormAnswer     = 64 << 10 // revocation, introspection, token checks
 )
 
 const userAgent = "edgeauth"
@@ -94,4 +96,48 @@ func (p *Provider) getJSON(ctx context.Context, url string, limit int64, bearer 
 		return fmt.Errorf("malformed JSON: %w", err)
 	}
 	return nil
+}
+
+// postForm POSTs form to endpoint with the client authentication of the
+// token endpoint (OpenID Connect Core §9; RFC 7009 §2.1 and RFC 7662 §2.1
+// ask for the same) and returns the status and at most maxFormAnswer
+// bytes of the body, which may hold provider text: for logs only.
+func (p *Provider) postForm(ctx context.Context, endpoint string, form url.Values) (int, []byte, error) {
+	if p.cfg.ClientAuth == ClientAuthPost {
+		form.Set("client_id", p.cfg.ClientID)
+		if p.cfg.ClientSecret != "" {
+			form.Set("client_secret", p.cfg.ClientSecret)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if p.cfg.ClientAuth == ClientAuthBasic {
+		// RFC 6749 §2.3.1: form-encode id and secret before Basic.
+		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(p.cfg.ClientSecret))
+	}
+	return p.do(req)
+}
+
+// do sends req with the bounded client and reads a bounded answer.
+func (p *Provider) do(req *http.Request) (int, []byte, error) {
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFormAnswer+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(body) > maxFormAnswer {
+		return 0, nil, errTooLarge
+	}
+	return resp.StatusCode, body, nil
 }

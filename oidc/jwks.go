@@ -51,7 +51,6 @@ func (p *Provider) keyCache(uri string) *remote[*keySet] {
 			fetch: func(ctx context.Context) (*keySet, error) {
 				return p.fetchKeys(ctx, uri)
 			},
-			now:       p.cfg.Now,
 			maxAge:    jwksMaxAge,
 			minForced: jwksMinRefresh,
 			timeout:   p.cfg.Timeout,
@@ -65,15 +64,13 @@ func (p *Provider) fetchKeys(ctx context.Context, uri string) (*keySet, error) {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := p.getJSON(ctx, uri, maxJWKSBytes, "", false, &doc); err != nil {
-		p.log.WarnContext(ctx, "oidc jwks fetch failed", "url", uri, "err", err)
 		return nil, fmt.Errorf("get %s: %w", uri, err)
 	}
+	// Keys we cannot use are skipped silently: providers publish keys for
+	// other uses and newer kinds next to ours.
 	set, skipped := parseKeys(doc.Keys)
-	for _, err := range skipped {
-		p.log.WarnContext(ctx, "oidc jwks: key skipped", "url", uri, "err", err)
-	}
 	if len(set.keys) == 0 {
-		return nil, fmt.Errorf("%s: no usable signing key among %d", uri, len(doc.Keys))
+		return nil, fmt.Errorf("%s: no usable signing key among %d: %w", uri, len(doc.Keys), errors.Join(skipped...))
 	}
 	return set, nil
 }
@@ -188,6 +185,6 @@ func keyFits(k verifyKey, alg string) bool {
 }
 
 // jwksError wraps a JWKS fetch failure for the caller.
-func jwksError(err error) *Error {
-	return &Error{Code: CodeUnavailable, Check: "jwks", Detail: "jwks: " + safeCause(err), Err: err}
+func jwksError(err error) error {
+	return newError(CodeUnavailable, "jwks", err, "jwks: %s", safeCause(err))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -22,63 +23,65 @@ func rsaToken(t *testing.T, op *keyOP, clk *clock, keyName, kid string) string {
 // works on the very next login, and unknown kids refresh at most once a
 // minute after that.
 func TestJWKSRotation(t *testing.T) {
-	clk := newClock()
-	op := newKeyOP(t, pubJWK(t, "rsa1", "k1", "RS256"))
-	p := op.provider(t, clk, nil)
-	verify := func(tok string) error {
-		_, err := p.VerifyIDToken(t.Context(), tok, testNonce)
-		return err
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clk := newBubbleClock()
+		op := newBubbleKeyOP(pubJWK(t, "rsa1", "k1", "RS256"))
+		p := op.provider(t, clk, nil)
+		verify := func(tok string) error {
+			_, err := p.VerifyIDToken(t.Context(), tok, VerifyOptions{Nonce: testNonce})
+			return err
+		}
 
-	if err := verify(rsaToken(t, op, clk, "rsa1", "k1")); err != nil {
-		t.Fatal(err)
-	}
-	if n := op.jwksFetches.Load(); n != 1 {
-		t.Fatalf("jwks fetches after first login = %d, want 1", n)
-	}
+		if err := verify(rsaToken(t, op, clk, "rsa1", "k1")); err != nil {
+			t.Fatal(err)
+		}
+		if n := op.jwksFetches.Load(); n != 1 {
+			t.Fatalf("jwks fetches after first login = %d, want 1", n)
+		}
 
-	// Rotation one second later: the first forced refresh is free.
-	clk.Add(time.Second)
-	op.setKeys(pubJWK(t, "rsa2", "k2", "RS256"))
-	if err := verify(rsaToken(t, op, clk, "rsa2", "k2")); err != nil {
-		t.Fatalf("login after rotation: %v", err)
-	}
-	if n := op.jwksFetches.Load(); n != 2 {
-		t.Fatalf("jwks fetches after rotation = %d, want 2", n)
-	}
+		// Rotation one second later: the first forced refresh is free.
+		clk.Add(time.Second)
+		op.setKeys(pubJWK(t, "rsa2", "k2", "RS256"))
+		if err := verify(rsaToken(t, op, clk, "rsa2", "k2")); err != nil {
+			t.Fatalf("login after rotation: %v", err)
+		}
+		if n := op.jwksFetches.Load(); n != 2 {
+			t.Fatalf("jwks fetches after rotation = %d, want 2", n)
+		}
 
-	// Made-up kids within the minute cost nothing.
-	for i := range 20 {
-		err := verify(rsaToken(t, op, clk, "rsa2", "made-up-"+string(rune('a'+i))))
-		wantError(t, err, CodeInvalidIDToken, "kid")
-	}
-	if n := op.jwksFetches.Load(); n != 2 {
-		t.Fatalf("jwks fetches after unknown kids = %d, want 2 (rate-limited)", n)
-	}
-	// The old key is gone from the JWKS and from our cache.
-	wantError(t, verify(rsaToken(t, op, clk, "rsa1", "k1")), CodeInvalidIDToken, "kid")
+		// Made-up kids within the minute cost nothing.
+		for i := range 20 {
+			err := verify(rsaToken(t, op, clk, "rsa2", "made-up-"+string(rune('a'+i))))
+			wantError(t, err, CodeInvalidIDToken, "kid")
+		}
+		if n := op.jwksFetches.Load(); n != 2 {
+			t.Fatalf("jwks fetches after unknown kids = %d, want 2 (rate-limited)", n)
+		}
+		// The old key is gone from the JWKS and from our cache.
+		wantError(t, verify(rsaToken(t, op, clk, "rsa1", "k1")), CodeInvalidIDToken, "kid")
 
-	// A minute later one more refresh is allowed, and it finds a new key.
-	clk.Add(jwksMinRefresh)
-	op.setKeys(pubJWK(t, "rsa2", "k2", "RS256"), pubJWK(t, "rsa1", "k3", "RS256"))
-	if err := verify(rsaToken(t, op, clk, "rsa1", "k3")); err != nil {
-		t.Fatalf("after the interval: %v", err)
-	}
-	if n := op.jwksFetches.Load(); n != 3 {
-		t.Fatalf("jwks fetches = %d, want 3", n)
-	}
+		// A minute later one more refresh is allowed, and it finds a new key.
+		clk.Add(jwksMinRefresh)
+		op.setKeys(pubJWK(t, "rsa2", "k2", "RS256"), pubJWK(t, "rsa1", "k3", "RS256"))
+		if err := verify(rsaToken(t, op, clk, "rsa1", "k3")); err != nil {
+			t.Fatalf("after the interval: %v", err)
+		}
+		if n := op.jwksFetches.Load(); n != 3 {
+			t.Fatalf("jwks fetches = %d, want 3", n)
+		}
 
-	// After jwksMaxAge the set is fetched again on use.
-	clk.Add(jwksMaxAge)
-	if err := verify(rsaToken(t, op, clk, "rsa2", "k2")); err != nil {
-		t.Fatal(err)
-	}
-	if n := op.jwksFetches.Load(); n != 4 {
-		t.Fatalf("jwks fetches after max age = %d, want 4", n)
-	}
-	if n := op.discFetches.Load(); n != 2 {
-		t.Fatalf("discovery fetches = %d, want 2 (first use, then after an hour)", n)
-	}
+		// After jwksMaxAge the set is fetched again on use.
+		clk.Add(jwksMaxAge)
+		if err := verify(rsaToken(t, op, clk, "rsa2", "k2")); err != nil {
+			t.Fatal(err)
+		}
+		if n := op.jwksFetches.Load(); n != 4 {
+			t.Fatalf("jwks fetches after max age = %d, want 4", n)
+		}
+		if n := op.discFetches.Load(); n != 2 {
+			t.Fatalf("discovery fetches = %d, want 2 (first use, then after an hour)", n)
+		}
+	})
 }
 
 func TestJWKSNoKID(t *testing.T) {
@@ -102,7 +105,7 @@ func TestJWKSNoKID(t *testing.T) {
 			op := newKeyOP(t, tc.keys...)
 			p := op.provider(t, clk, nil)
 			tok := signToken(t, map[string]any{"alg": tc.alg}, op.claims(clk), tc.alg, testKey(tc.key))
-			_, err := p.VerifyIDToken(t.Context(), tok, testNonce)
+			_, err := p.VerifyIDToken(t.Context(), tok, VerifyOptions{Nonce: testNonce})
 			if tc.check == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -117,82 +120,88 @@ func TestJWKSNoKID(t *testing.T) {
 // TestJWKSTolerantParsing: one broken or foreign key does not hide the
 // good ones.
 func TestJWKSTolerantParsing(t *testing.T) {
-	clk := newClock()
-	encKey := pubJWK(t, "rsa2", "enc", "")
-	encKey["use"] = "enc"
-	wrapOnly := pubJWK(t, "rsa2", "wrap", "")
-	wrapOnly["key_ops"] = []any{"wrapKey"}
-	op := newKeyOP(t,
-		map[string]any{"kty": "RSA", "kid": "broken", "n": "!!!", "e": "AQAB"},
-		map[string]any{"kty": "made-up", "kid": "alien"},
-		map[string]any{"kty": "oct", "kid": "sym", "k": "c2VjcmV0"},
-		pubJWK(t, "rsaWeak", "weak", ""),
-		encKey,
-		wrapOnly,
-		"not even an object",
-		pubJWK(t, "rsa1", "k1", ""),
-	)
-	p := op.provider(t, clk, nil)
-	if _, err := p.VerifyIDToken(t.Context(), rsaToken(t, op, clk, "rsa1", "k1"), testNonce); err != nil {
-		t.Fatal(err)
-	}
-	for _, kid := range []string{"enc", "wrap", "weak"} {
-		key := "rsa2"
-		if kid == "weak" {
-			key = "rsaWeak"
+	synctest.Test(t, func(t *testing.T) {
+		clk := newBubbleClock()
+		encKey := pubJWK(t, "rsa2", "enc", "")
+		encKey["use"] = "enc"
+		wrapOnly := pubJWK(t, "rsa2", "wrap", "")
+		wrapOnly["key_ops"] = []any{"wrapKey"}
+		op := newBubbleKeyOP(
+			map[string]any{"kty": "RSA", "kid": "broken", "n": "!!!", "e": "AQAB"},
+			map[string]any{"kty": "made-up", "kid": "alien"},
+			map[string]any{"kty": "oct", "kid": "sym", "k": "c2VjcmV0"},
+			pubJWK(t, "rsaWeak", "weak", ""),
+			encKey,
+			wrapOnly,
+			"not even an object",
+			pubJWK(t, "rsa1", "k1", ""),
+		)
+		p := op.provider(t, clk, nil)
+		if _, err := p.VerifyIDToken(t.Context(), rsaToken(t, op, clk, "rsa1", "k1"), VerifyOptions{Nonce: testNonce}); err != nil {
+			t.Fatal(err)
 		}
-		clk.Add(jwksMinRefresh) // let each unknown kid refresh, to show it stays unknown
-		_, err := p.VerifyIDToken(t.Context(), rsaToken(t, op, clk, key, kid), testNonce)
-		wantError(t, err, CodeInvalidIDToken, "kid")
-	}
+		for _, kid := range []string{"enc", "wrap", "weak"} {
+			key := "rsa2"
+			if kid == "weak" {
+				key = "rsaWeak"
+			}
+			clk.Add(jwksMinRefresh) // let each unknown kid refresh, to show it stays unknown
+			_, err := p.VerifyIDToken(t.Context(), rsaToken(t, op, clk, key, kid), VerifyOptions{Nonce: testNonce})
+			wantError(t, err, CodeInvalidIDToken, "kid")
+		}
+	})
 }
 
 func TestJWKSFailures(t *testing.T) {
 	t.Run("first fetch fails, retried after backoff", func(t *testing.T) {
-		clk := newClock()
-		op := newKeyOP(t, pubJWK(t, "rsa1", "k1", "RS256"))
-		op.set(func(op *keyOP) { op.jwksStatus = http.StatusServiceUnavailable })
-		p := op.provider(t, clk, nil)
-		tok := rsaToken(t, op, clk, "rsa1", "k1")
-		e := wantError(t, verifyErr(t, p, tok), CodeUnavailable, "jwks")
-		if !strings.Contains(e.Detail, "503") {
-			t.Fatalf("detail %q does not name the status", e.Detail)
-		}
-		// Within the backoff: no new request, the same answer.
-		wantError(t, verifyErr(t, p, tok), CodeUnavailable, "jwks")
-		if n := op.jwksFetches.Load(); n != 1 {
-			t.Fatalf("jwks fetches = %d, want 1", n)
-		}
-		op.set(func(op *keyOP) { op.jwksStatus = 0 })
-		clk.Add(backoffMin)
-		if err := verifyErr(t, p, tok); err != nil {
-			t.Fatalf("after backoff: %v", err)
-		}
-		if n := op.jwksFetches.Load(); n != 2 {
-			t.Fatalf("jwks fetches = %d, want 2", n)
-		}
-		// The initial fetches did not use up the forced-refresh budget.
-		clk.Add(time.Second)
-		op.setKeys(pubJWK(t, "rsa2", "k2", "RS256"))
-		if err := verifyErr(t, p, rsaToken(t, op, clk, "rsa2", "k2")); err != nil {
-			t.Fatalf("rotation after a failed start: %v", err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			clk := newBubbleClock()
+			op := newBubbleKeyOP(pubJWK(t, "rsa1", "k1", "RS256"))
+			op.set(func(op *keyOP) { op.jwksStatus = http.StatusServiceUnavailable })
+			p := op.provider(t, clk, nil)
+			tok := rsaToken(t, op, clk, "rsa1", "k1")
+			e := wantError(t, verifyErr(t, p, tok), CodeUnavailable, "jwks")
+			if !strings.Contains(e.Detail, "503") {
+				t.Fatalf("detail %q does not name the status", e.Detail)
+			}
+			// Within the backoff: no new request, the same answer.
+			wantError(t, verifyErr(t, p, tok), CodeUnavailable, "jwks")
+			if n := op.jwksFetches.Load(); n != 1 {
+				t.Fatalf("jwks fetches = %d, want 1", n)
+			}
+			op.set(func(op *keyOP) { op.jwksStatus = 0 })
+			clk.Add(backoffMin)
+			if err := verifyErr(t, p, tok); err != nil {
+				t.Fatalf("after backoff: %v", err)
+			}
+			if n := op.jwksFetches.Load(); n != 2 {
+				t.Fatalf("jwks fetches = %d, want 2", n)
+			}
+			// The initial fetches did not use up the forced-refresh budget.
+			clk.Add(time.Second)
+			op.setKeys(pubJWK(t, "rsa2", "k2", "RS256"))
+			if err := verifyErr(t, p, rsaToken(t, op, clk, "rsa2", "k2")); err != nil {
+				t.Fatalf("rotation after a failed start: %v", err)
+			}
+		})
 	})
 
 	t.Run("failed refresh keeps the old keys", func(t *testing.T) {
-		clk := newClock()
-		op := newKeyOP(t, pubJWK(t, "rsa1", "k1", "RS256"))
-		p := op.provider(t, clk, nil)
-		tok := rsaToken(t, op, clk, "rsa1", "k1")
-		if err := verifyErr(t, p, tok); err != nil {
-			t.Fatal(err)
-		}
-		op.set(func(op *keyOP) { op.jwksStatus = http.StatusInternalServerError })
-		clk.Add(jwksMaxAge)
-		tok = rsaToken(t, op, clk, "rsa1", "k1")
-		if err := verifyErr(t, p, tok); err != nil {
-			t.Fatalf("stale keys not used: %v", err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			clk := newBubbleClock()
+			op := newBubbleKeyOP(pubJWK(t, "rsa1", "k1", "RS256"))
+			p := op.provider(t, clk, nil)
+			tok := rsaToken(t, op, clk, "rsa1", "k1")
+			if err := verifyErr(t, p, tok); err != nil {
+				t.Fatal(err)
+			}
+			op.set(func(op *keyOP) { op.jwksStatus = http.StatusInternalServerError })
+			clk.Add(jwksMaxAge)
+			tok = rsaToken(t, op, clk, "rsa1", "k1")
+			if err := verifyErr(t, p, tok); err != nil {
+				t.Fatalf("stale keys not used: %v", err)
+			}
+		})
 	})
 
 	bodies := []struct {
@@ -219,7 +228,7 @@ func TestJWKSFailures(t *testing.T) {
 		clk := newClock()
 		op := newKeyOP(t, pubJWK(t, "rsa1", "k1", "RS256"))
 		redirector := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, op.srv.URL+"/jwks", http.StatusFound)
+			http.Redirect(w, r, op.url+"/jwks", http.StatusFound)
 		})
 		other := newTestServer(t, redirector)
 		p := op.provider(t, clk, func(c *Config) { c.JWKSURL = other.URL + "/keys" })
@@ -232,7 +241,7 @@ func TestJWKSFailures(t *testing.T) {
 
 func verifyErr(t *testing.T, p *Provider, tok string) error {
 	t.Helper()
-	_, err := p.VerifyIDToken(t.Context(), tok, testNonce)
+	_, err := p.VerifyIDToken(t.Context(), tok, VerifyOptions{Nonce: testNonce})
 	return err
 }
 
@@ -253,7 +262,7 @@ func TestConcurrentFirstUse(t *testing.T) {
 	for range n {
 		wg.Go(func() {
 			started <- struct{}{}
-			_, err := p.VerifyIDToken(t.Context(), tok, testNonce)
+			_, err := p.VerifyIDToken(t.Context(), tok, VerifyOptions{Nonce: testNonce})
 			errs <- err
 		})
 	}

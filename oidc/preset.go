@@ -83,13 +83,13 @@ func lookupPreset(name string) (preset, bool) {
 
 func presetNames() []string { return []string{"apple", "github", "gitlab", "google", "microsoft"} }
 
-// ApplyPreset fills Type, Issuer, endpoints, scopes and client
+// ApplyPreset fills Type, Preset, Issuer, endpoints, scopes and client
 // authentication for a well-known provider named by cfg.Type (or by
 // cfg.Name when Type is empty): google, microsoft, apple, gitlab, github.
 // Values already set in cfg are kept. A Type of oidc or oauth2, or an
 // empty Type with a Name that is no preset, is left alone. New calls it
 // for a preset Type, so calling it first is only needed to inspect the
-// result.
+// result. Its error is a *ConfigError.
 func ApplyPreset(cfg *Config) error {
 	if cfg == nil {
 		return errors.New("oidc: preset: nil config")
@@ -104,14 +104,18 @@ func ApplyPreset(cfg *Config) error {
 		}
 		name = cfg.Name
 	}
+	problem := func(field, format string, args ...any) error {
+		return &ConfigError{Provider: cfg.Name, Problems: []ConfigProblem{{Field: field, Msg: fmt.Sprintf(format, args...)}}}
+	}
 	p, ok := lookupPreset(name)
 	if !ok {
-		return fmt.Errorf("oidc: preset: unknown provider type %q (known: %v)", name, presetNames())
+		return problem("type", "unknown provider type %q (known: %v)", name, presetNames())
 	}
 	if cfg.Issuer == "" && p.needIssuer != "" {
-		return fmt.Errorf("oidc: preset: %s", p.needIssuer)
+		return problem("issuer", "%s", p.needIssuer)
 	}
 	cfg.Type = p.cfg.Type
+	cfg.Preset = name
 	fill := func(dst *string, v string) {
 		if *dst == "" {
 			*dst = v
@@ -123,6 +127,8 @@ func ApplyPreset(cfg *Config) error {
 	fill(&cfg.UserinfoURL, p.cfg.UserinfoURL)
 	fill(&cfg.RevocationURL, p.cfg.RevocationURL)
 	fill(&cfg.SubjectClaim, p.cfg.SubjectClaim)
+	// A preset's client authentication wins over the "" default: Apple
+	// and GitHub take the secret only in the body.
 	fill(&cfg.ClientAuth, p.cfg.ClientAuth)
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = slices.Clone(p.cfg.Scopes)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -18,7 +17,6 @@ import (
 type Provider struct {
 	cfg    Config
 	client *http.Client
-	log    *slog.Logger
 
 	static *endpoints          // oauth2 type: everything from Config
 	disc   *remote[*endpoints] // oidc type: discovery merged with Config overrides
@@ -31,7 +29,7 @@ type Provider struct {
 // endpoints is what a provider offers once discovery and Config overrides
 // are merged and validated.
 type endpoints struct {
-	auth, token, userinfo, jwks, revocation, endSession string
+	auth, token, userinfo, jwks, revocation, endSession, introspection string
 	// issParam: the provider sends `iss` in authorization responses
 	// (RFC 9207 §3, authorization_response_iss_parameter_supported).
 	issParam bool
@@ -40,23 +38,21 @@ type endpoints struct {
 // New validates cfg and returns a Provider. It makes no network call (a
 // serverless instance must start fast even when a provider is down);
 // discovery and the JWKS are fetched on first use, or by Discover. The
-// error lists every problem found.
+// error is a *ConfigError listing every problem found.
 func New(cfg Config) (*Provider, error) {
 	// Own copies: the caller may reuse what it passed.
 	cfg.Scopes = slices.Clone(cfg.Scopes)
 	cfg.AuthParams = maps.Clone(cfg.AuthParams)
 	cfg.SigningAlgs = slices.Clone(cfg.SigningAlgs)
+	cfg.TrustedAudiences = slices.Clone(cfg.TrustedAudiences)
+	cfg.ConvertAudiences = slices.Clone(cfg.ConvertAudiences)
+	cfg.HostedDomains = slices.Clone(cfg.HostedDomains)
 	if err := cfg.normalize(); err != nil {
-		name := cfg.Name
-		if name == "" {
-			name = "(unnamed)"
-		}
-		return nil, fmt.Errorf("oidc: provider %q: %w", name, err)
+		return nil, err
 	}
 	p := &Provider{
 		cfg:    cfg,
 		client: buildClient(cfg.HTTPClient, cfg.Timeout),
-		log:    cfg.Logger.With("provider", cfg.Name),
 	}
 	if cfg.Type == TypeOAuth2 {
 		p.static = &endpoints{
@@ -66,11 +62,13 @@ func New(cfg Config) (*Provider, error) {
 			jwks:       cfg.JWKSURL,
 			revocation: cfg.RevocationURL,
 			endSession: cfg.EndSessionURL,
+			// An oauth2 provider has no discovery: introspection only when
+			// configured.
+			introspection: cfg.IntrospectionURL,
 		}
 	} else {
 		p.disc = &remote[*endpoints]{
 			fetch:   p.discover,
-			now:     cfg.Now,
 			maxAge:  discoveryMaxAge,
 			timeout: cfg.Timeout,
 		}
@@ -87,14 +85,17 @@ func (p *Provider) Issuer() string { return p.cfg.Issuer }
 // Type returns TypeOIDC or TypeOAuth2 (presets resolved).
 func (p *Provider) Type() string { return p.cfg.Type }
 
+// Preset returns the preset the provider was configured from, "" for none.
+func (p *Provider) Preset() string { return p.cfg.Preset }
+
 // Discover fetches (or finds cached) what logins need from the provider:
 // the discovery document and the JWKS for an oidc provider; nothing for an
 // oauth2 provider, which has neither. For readiness probes and
 // `edgeauth check`.
 func (p *Provider) Discover(ctx context.Context) error {
-	eps, e := p.endpoints(ctx)
-	if e != nil {
-		return e
+	eps, err := p.endpoints(ctx)
+	if err != nil {
+		return err
 	}
 	if p.cfg.Type != TypeOIDC {
 		return nil
@@ -106,16 +107,16 @@ func (p *Provider) Discover(ctx context.Context) error {
 }
 
 // endpoints returns the provider's endpoints, discovering them if needed.
-func (p *Provider) endpoints(ctx context.Context) (*endpoints, *Error) {
+func (p *Provider) endpoints(ctx context.Context) (*endpoints, error) {
 	if p.static != nil {
 		return p.static, nil
 	}
 	eps, err := p.disc.get(ctx)
 	if err != nil {
-		if e, ok := errors.AsType[*Error](err); ok {
-			return nil, e
+		if _, ok := errors.AsType[*Error](err); ok {
+			return nil, err
 		}
-		return nil, &Error{Code: CodeUnavailable, Check: "discovery", Detail: "discovery: " + safeCause(err), Err: err}
+		return nil, newError(CodeUnavailable, "discovery", err, "discovery: %s", safeCause(err))
 	}
 	return eps, nil
 }
@@ -130,6 +131,7 @@ type metadata struct {
 	JWKSURI               string `json:"jwks_uri"`
 	RevocationEndpoint    string `json:"revocation_endpoint"`
 	EndSessionEndpoint    string `json:"end_session_endpoint"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
 	IssParameterSupported bool   `json:"authorization_response_iss_parameter_supported"`
 }
 
@@ -142,7 +144,6 @@ func (p *Provider) discover(ctx context.Context) (*endpoints, error) {
 	u := strings.TrimSuffix(p.cfg.Issuer, "/") + "/.well-known/openid-configuration"
 	var m metadata
 	if err := p.getJSON(ctx, u, maxDiscoveryBytes, "", false, &m); err != nil {
-		p.log.WarnContext(ctx, "oidc discovery failed", "url", u, "err", err)
 		return nil, fmt.Errorf("get %s: %w", u, err)
 	}
 	if m.Issuer != p.cfg.Issuer {
@@ -180,6 +181,7 @@ func (p *Provider) discover(ctx context.Context) (*endpoints, error) {
 	pick(&eps.userinfo, p.cfg.UserinfoURL, m.UserinfoEndpoint, "userinfo_endpoint", false)
 	pick(&eps.revocation, p.cfg.RevocationURL, m.RevocationEndpoint, "revocation_endpoint", false)
 	pick(&eps.endSession, p.cfg.EndSessionURL, m.EndSessionEndpoint, "end_session_endpoint", false)
+	pick(&eps.introspection, p.cfg.IntrospectionURL, m.IntrospectionEndpoint, "introspection_endpoint", false)
 	if p.cfg.AuthURL == "" && eps.auth != "" {
 		if err := checkAuthEndpointQuery(eps.auth); err != nil {
 			errs = append(errs, fmt.Errorf("authorization_endpoint: %w", err))

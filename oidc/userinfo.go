@@ -13,13 +13,12 @@ import (
 // returns the claims and Config.SubjectClaim rendered as a string ("" when
 // absent or unusable), read from the raw JSON so that a large numeric id
 // is not rounded through float64.
-func (p *Provider) userinfo(ctx context.Context, endpoint, accessToken string) (map[string]any, string, *Error) {
+func (p *Provider) userinfo(ctx context.Context, endpoint, accessToken string) (map[string]any, string, error) {
 	if accessToken == "" {
 		return nil, "", newError(CodeUserinfoFailed, "userinfo", nil, "userinfo: no access token to call it with")
 	}
 	var body json.RawMessage
 	if err := p.getJSON(ctx, endpoint, maxUserinfoBytes, accessToken, true, &body); err != nil {
-		p.log.WarnContext(ctx, "oidc userinfo failed", "err", err)
 		return nil, "", newError(CodeUserinfoFailed, "userinfo", err, "userinfo: %s", safeCause(err))
 	}
 	var info map[string]any

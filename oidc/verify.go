@@ -7,8 +7,10 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,38 +96,63 @@ func isEd25519(k any) bool { _, ok := k.(ed25519.PublicKey); return ok }
 
 func isBytes(k any) bool { _, ok := k.([]byte); return ok }
 
+// VerifyOptions says how [Provider.VerifyIDToken] treats the nonce.
+type VerifyOptions struct {
+	// Nonce is the value sent in the authorization request (OpenID Connect
+	// Core §3.1.3.7 step 11). Required unless SkipNonce.
+	Nonce string
+	// SkipNonce skips the nonce check: only for tokens that did not come
+	// from a flow edgeauth started with a nonce it kept.
+	SkipNonce bool
+}
+
 // VerifyIDToken verifies an ID token as OpenID Connect Core §3.1.3.7
-// requires and returns its claims. nonce is the value sent in the
-// authorization request; "" skips the nonce check, which only suits tokens
-// obtained outside a flow edgeauth started (Exchange always checks it).
-// at_hash cannot be checked here (no access token); Exchange checks it.
+// requires and returns its claims. at_hash cannot be checked here (no
+// access token); Exchange checks it. An empty opts.Nonce without
+// opts.SkipNonce is a programming error and returns a plain error.
 //
 // Each failure is an *Error with Code CodeInvalidIDToken (CodeNonceMismatch
 // for the nonce, CodeUnavailable when the JWKS cannot be fetched) and
 // Check naming the step: format, header, crit, typ, alg, kid, signature,
-// payload, iss, aud, azp, exp, iat, nbf, nonce, sub, at_hash.
-func (p *Provider) VerifyIDToken(ctx context.Context, raw, nonce string) (map[string]any, error) {
-	claims, err := p.verifyIDToken(ctx, raw, nonce, "")
-	if err != nil {
-		return nil, err
+// payload, events, iss, aud, azp, exp, iat, nbf, nonce, sub.
+func (p *Provider) VerifyIDToken(ctx context.Context, raw string, opts VerifyOptions) (map[string]any, error) {
+	if opts.Nonce == "" && !opts.SkipNonce {
+		return nil, errors.New("oidc: verify id token: nonce missing (set SkipNonce to skip the check on purpose)")
 	}
-	return claims, nil
+	return p.verifyIDToken(ctx, raw, verifyParams{nonce: opts.Nonce, skipNonce: opts.SkipNonce})
 }
 
-func (p *Provider) verifyIDToken(ctx context.Context, raw, nonce, accessToken string) (map[string]any, *Error) {
+// verifyParams are the variations of ID-token verification between login,
+// refresh and Convert.
+type verifyParams struct {
+	nonce     string
+	skipNonce bool
+	// accessToken, when set, is checked against at_hash (Core §3.1.3.8).
+	accessToken string
+	// convert: a token a native app obtained itself. aud/azp may name one
+	// of ConvertAudiences, iat is bounded by ConvertMaxAge, and a nonce,
+	// when given, may also match as its SHA-256 hex (Google's and Apple's
+	// SDKs differ in which they put into the token).
+	convert bool
+}
+
+func (p *Provider) verifyIDToken(ctx context.Context, raw string, vp verifyParams) (map[string]any, error) {
 	if p.cfg.Type != TypeOIDC {
 		return nil, newError(CodeInvalidIDToken, "id_token", nil, "id_token: provider %q is plain OAuth 2.0 and has no ID tokens", p.cfg.Name)
 	}
-	tok, e := parseCompact(raw)
-	if e != nil {
-		return nil, e
+	if !vp.skipNonce && vp.nonce == "" && !vp.convert {
+		return nil, errors.New("oidc: verify id token: nonce missing")
+	}
+	tok, err := parseCompact(raw)
+	if err != nil {
+		return nil, err
 	}
 	if !slices.Contains(p.cfg.SigningAlgs, tok.alg) {
 		return nil, newError(CodeInvalidIDToken, "alg", nil, "alg: %s not allowed (allowed: %s)", clip(tok.alg), strings.Join(p.cfg.SigningAlgs, ", "))
 	}
-	key, e := p.verificationKey(ctx, tok.alg, tok.kid)
-	if e != nil {
-		return nil, e
+	key, err := p.verificationKey(ctx, tok.alg, tok.kid)
+	if err != nil {
+		return nil, err
 	}
 	verifier, err := jws.NewVerifier(jwa.SignatureAlgorithm(tok.alg))
 	if err != nil {
@@ -139,12 +166,12 @@ func (p *Provider) verifyIDToken(ctx context.Context, raw, nonce, accessToken st
 	if err := json.Unmarshal(tok.payload, &claims); err != nil || claims == nil {
 		return nil, newError(CodeInvalidIDToken, "payload", err, "payload: not a JSON object")
 	}
-	if e := p.checkClaims(claims, nonce); e != nil {
-		return nil, e
+	if err := p.checkClaims(claims, vp); err != nil {
+		return nil, err
 	}
-	if accessToken != "" {
-		if e := checkAccessTokenHash(claims, tok.alg, accessToken); e != nil {
-			return nil, e
+	if vp.accessToken != "" {
+		if err := checkAccessTokenHash(claims, tok.alg, vp.accessToken); err != nil {
+			return nil, err
 		}
 	}
 	return claims, nil
@@ -164,7 +191,7 @@ type compactToken struct {
 // serialization could carry several signatures or unprotected headers.
 // crit is refused outright: we understand no extension (RFC 7515 §4.1.11),
 // and b64=false (RFC 7797) would change what the signature covers.
-func parseCompact(raw string) (*compactToken, *Error) {
+func parseCompact(raw string) (*compactToken, error) {
 	if len(raw) > maxIDTokenBytes {
 		return nil, newError(CodeInvalidIDToken, "format", nil, "format: token of %d bytes exceeds %d", len(raw), maxIDTokenBytes)
 	}
@@ -234,13 +261,13 @@ func isBase64URL(s string) bool {
 // verificationKey finds the key for alg and kid: the client secret for
 // HS* (OpenID Connect Core §10.1), else a key from the JWKS. An unknown
 // kid triggers one JWKS refresh, rate-limited by the cache.
-func (p *Provider) verificationKey(ctx context.Context, alg, kid string) (any, *Error) {
+func (p *Provider) verificationKey(ctx context.Context, alg, kid string) (any, error) {
 	if fam, _ := familyOf(alg); fam.symmetric {
 		return []byte(p.cfg.ClientSecret), nil
 	}
-	eps, e := p.endpoints(ctx)
-	if e != nil {
-		return nil, e
+	eps, err := p.endpoints(ctx)
+	if err != nil {
+		return nil, err
 	}
 	cache := p.keyCache(eps.jwks)
 	set, err := cache.get(ctx)
@@ -250,11 +277,11 @@ func (p *Provider) verificationKey(ctx context.Context, alg, kid string) (any, *
 	k, err := set.find(alg, kid)
 	if errors.Is(err, errNoKey) {
 		fresh, rerr := cache.refresh(ctx)
-		if rerr != nil {
-			p.log.WarnContext(ctx, "oidc jwks refresh failed", "err", rerr)
-		}
 		if fresh != nil {
 			k, err = fresh.find(alg, kid)
+		}
+		if err != nil && rerr != nil {
+			err = errors.Join(err, fmt.Errorf("jwks refresh: %w", rerr))
 		}
 	}
 	if err != nil {
@@ -264,8 +291,8 @@ func (p *Provider) verificationKey(ctx context.Context, alg, kid string) (any, *
 }
 
 // checkClaims applies the claim checks of OpenID Connect Core §3.1.3.7.
-func (p *Provider) checkClaims(c map[string]any, nonce string) *Error {
-	bad := func(check, format string, args ...any) *Error {
+func (p *Provider) checkClaims(c map[string]any, vp verifyParams) error {
+	bad := func(check, format string, args ...any) error {
 		return newError(CodeInvalidIDToken, check, nil, check+": "+format, args...)
 	}
 
@@ -281,30 +308,36 @@ func (p *Provider) checkClaims(c map[string]any, nonce string) *Error {
 		return bad("iss", "expected %s, got %s", clip(p.cfg.Issuer), clip(claimString(c, "iss")))
 	}
 
-	// Step 3: aud contains our client id. Steps 4–5: with several
-	// audiences azp must be present, and when present it must be us, so a
-	// token issued to another client that merely lists us is refused.
+	// Step 3: aud contains our client id (for Convert: ours or one of
+	// ConvertAudiences, the native apps' client ids). Steps 4–5: with
+	// several audiences azp must be present, and when present it must be
+	// one of those, so a token issued to another client that merely lists
+	// us is refused.
+	ours := []string{p.cfg.ClientID}
+	if vp.convert {
+		ours = append(ours, p.cfg.ConvertAudiences...)
+	}
 	aud, ok := audiences(c["aud"])
 	if !ok {
 		return bad("aud", "missing or not a string or list of strings")
 	}
-	if !slices.Contains(aud, p.cfg.ClientID) {
-		return bad("aud", "expected to contain %s, got %d other audience(s)", clip(p.cfg.ClientID), len(aud))
+	if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(ours, a) }) {
+		return bad("aud", "expected to contain %s, got %d other audience(s)", audienceNames(ours), len(aud))
 	}
 	azp, hasAzp := c["azp"]
 	if len(aud) > 1 && !hasAzp {
 		return bad("azp", "required with %d audiences, missing", len(aud))
 	}
 	if hasAzp {
-		if s, _ := azp.(string); s != p.cfg.ClientID {
-			return bad("azp", "expected %s, got %s", clip(p.cfg.ClientID), clip(claimString(c, "azp")))
+		if s, _ := azp.(string); !slices.Contains(ours, s) {
+			return bad("azp", "expected %s, got %s", audienceNames(ours), clip(claimString(c, "azp")))
 		}
 	}
 	// Step 3 also refuses audiences the client does not trust: a token
 	// meant for another relying party as well is not ours to accept.
 	for _, a := range aud {
-		if a != p.cfg.ClientID && !slices.Contains(p.cfg.TrustedAudiences, a) {
-			return bad("aud", "%d audience(s) besides %s that are not trusted (TRUSTED_AUDIENCES)", len(aud)-1, clip(p.cfg.ClientID))
+		if !slices.Contains(ours, a) && !slices.Contains(p.cfg.TrustedAudiences, a) {
+			return bad("aud", "%d audience(s) besides %s that are not trusted (TRUSTED_AUDIENCES)", len(aud)-1, audienceNames(ours))
 		}
 	}
 
@@ -312,27 +345,31 @@ func (p *Provider) checkClaims(c map[string]any, nonce string) *Error {
 	now := p.cfg.Now()
 	leeway := clockLeeway.Seconds()
 	nowS := float64(now.UnixNano()) / 1e9
-	exp, e := numericDate(c, "exp", true)
-	if e != nil {
-		return e
+	exp, err := numericDate(c, "exp", true)
+	if err != nil {
+		return err
 	}
 	if nowS >= exp+leeway {
 		return bad("exp", "expired at %s (now %s, leeway %s)", fmtTime(exp), fmtTime(nowS), clockLeeway)
 	}
-	iat, e := numericDate(c, "iat", true)
-	if e != nil {
-		return e
+	iat, err := numericDate(c, "iat", true)
+	if err != nil {
+		return err
 	}
 	if iat > nowS+leeway {
 		return bad("iat", "issued in the future, at %s (now %s, leeway %s)", fmtTime(iat), fmtTime(nowS), clockLeeway)
 	}
-	if iat < nowS-maxIDTokenAge.Seconds()-leeway {
-		return bad("iat", "issued at %s, more than %s ago (now %s)", fmtTime(iat), maxIDTokenAge, fmtTime(nowS))
+	maxAge := maxIDTokenAge
+	if vp.convert {
+		maxAge = p.cfg.ConvertMaxAge
+	}
+	if iat < nowS-maxAge.Seconds()-leeway {
+		return bad("iat", "issued at %s, more than %s ago (now %s)", fmtTime(iat), maxAge, fmtTime(nowS))
 	}
 	if _, present := c["nbf"]; present {
-		nbf, e := numericDate(c, "nbf", false)
-		if e != nil {
-			return e
+		nbf, err := numericDate(c, "nbf", false)
+		if err != nil {
+			return err
 		}
 		if nbf > nowS+leeway {
 			return bad("nbf", "not valid before %s (now %s, leeway %s)", fmtTime(nbf), fmtTime(nowS), clockLeeway)
@@ -340,15 +377,21 @@ func (p *Provider) checkClaims(c map[string]any, nonce string) *Error {
 	}
 
 	// Step 11: the nonce binds the token to our authorization request; a
-	// constant-time comparison keeps its value from leaking by timing.
-	if nonce != "" {
+	// constant-time comparison keeps its value from leaking by timing. A
+	// Convert request without a nonce accepts the token (bounded by age).
+	if !vp.skipNonce && vp.nonce != "" {
 		got, _ := c["nonce"].(string)
-		if subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
-			detail := "nonce: does not match the authorization request's"
+		match := subtle.ConstantTimeCompare([]byte(got), []byte(vp.nonce)) == 1
+		if vp.convert && !match {
+			sum := sha256.Sum256([]byte(vp.nonce))
+			match = subtle.ConstantTimeCompare([]byte(got), []byte(hex.EncodeToString(sum[:]))) == 1
+		}
+		if !match {
+			detail := "nonce: does not match the request's"
 			if got == "" {
 				detail = "nonce: missing"
 			}
-			return &Error{Code: CodeNonceMismatch, Check: "nonce", Detail: detail}
+			return newError(CodeNonceMismatch, "nonce", nil, "%s", detail)
 		}
 	}
 
@@ -362,7 +405,7 @@ func (p *Provider) checkClaims(c map[string]any, nonce string) *Error {
 // checkAccessTokenHash applies OpenID Connect Core §3.1.3.8 when the token
 // carries at_hash: the left half of the hash of the access token, with the
 // hash of the ID token's alg, base64url-encoded.
-func checkAccessTokenHash(c map[string]any, alg, accessToken string) *Error {
+func checkAccessTokenHash(c map[string]any, alg, accessToken string) error {
 	v, present := c["at_hash"]
 	if !present {
 		return nil
@@ -405,7 +448,7 @@ func audiences(v any) ([]string, bool) {
 
 // numericDate reads a NumericDate claim (RFC 7519 §2: seconds, possibly
 // fractional).
-func numericDate(c map[string]any, name string, required bool) (float64, *Error) {
+func numericDate(c map[string]any, name string, required bool) (float64, error) {
 	v, present := c[name]
 	if !present {
 		if required {
@@ -425,6 +468,14 @@ func fmtTime(sec float64) string {
 		return fmt.Sprintf("%g", sec)
 	}
 	return time.Unix(int64(sec), 0).UTC().Format(time.RFC3339)
+}
+
+// audienceNames renders the accepted audiences for a Detail.
+func audienceNames(ours []string) string {
+	if len(ours) == 1 {
+		return clip(ours[0])
+	}
+	return fmt.Sprintf("one of %d accepted client ids", len(ours))
 }
 
 // claimString renders a claim for a Detail: strings as they are, anything

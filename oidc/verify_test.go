@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"crypto"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -112,20 +113,20 @@ func TestVerifyIDToken(t *testing.T) {
 			if tc.nonce == "-" {
 				nonce = ""
 			}
-			claims, e := p.verifyIDToken(t.Context(), raw, nonce, tc.access)
+			claims, err := p.verifyIDToken(t.Context(), raw, verifyParams{nonce: nonce, skipNonce: nonce == "", accessToken: tc.access})
 			if tc.check == "" {
-				if e != nil {
-					t.Fatalf("verify: %v", e)
+				if err != nil {
+					t.Fatalf("verify: %v", err)
 				}
 				if claims["sub"] != "user-1" {
 					t.Fatalf("claims = %v", claims)
 				}
 				return
 			}
-			if e == nil {
+			if err == nil {
 				t.Fatalf("verified; want %s/%s", tc.code, tc.check)
 			}
-			wantError(t, e, tc.code, tc.check)
+			e := wantError(t, err, tc.code, tc.check)
 			if strings.Contains(e.Detail, raw) && raw != "" {
 				t.Fatalf("detail echoes the token: %q", e.Detail)
 			}
@@ -231,14 +232,31 @@ func TestVerifyIDTokenPublicAPI(t *testing.T) {
 	op := newKeyOP(t, pubJWK(t, "rsa1", "k1", "RS256"))
 	p := op.provider(t, clk, nil)
 	raw := signToken(t, map[string]any{"alg": "RS256", "kid": "k1"}, op.claims(clk), "RS256", testKey("rsa1"))
-	claims, err := p.VerifyIDToken(t.Context(), raw, testNonce)
+	claims, err := p.VerifyIDToken(t.Context(), raw, VerifyOptions{Nonce: testNonce})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if claims["email"] != "ada@example.com" {
 		t.Fatalf("claims = %v", claims)
 	}
-	if _, err := p.VerifyIDToken(t.Context(), raw, "wrong"); err == nil {
+	if _, err := p.VerifyIDToken(t.Context(), raw, VerifyOptions{Nonce: "wrong"}); err == nil {
 		t.Fatal("nonce mismatch accepted")
 	}
+}
+
+// TestVerifyIDTokenNonceContract: an empty nonce is a programming error
+// unless skipping is asked for by name.
+func TestVerifyIDTokenNonceContract(t *testing.T) {
+	clk := newClock()
+	op := newKeyOP(t, pubJWK(t, "rsa1", "k1", "RS256"))
+	p := op.provider(t, clk, nil)
+	raw := signToken(t, map[string]any{"alg": "RS256", "kid": "k1"}, op.claims(clk), "RS256", testKey("rsa1"))
+	if _, err := p.VerifyIDToken(t.Context(), raw, VerifyOptions{}); err == nil || errors.As(err, new(*Error)) {
+		t.Fatalf("empty nonce: %v, want a plain error", err)
+	}
+	if _, err := p.VerifyIDToken(t.Context(), raw, VerifyOptions{SkipNonce: true}); err != nil {
+		t.Fatalf("SkipNonce: %v", err)
+	}
+	_, err := p.VerifyIDToken(t.Context(), raw, VerifyOptions{Nonce: "other"})
+	wantError(t, err, CodeNonceMismatch, "nonce")
 }

@@ -422,52 +422,26 @@ func portOf(addr string) string {
 }
 
 // checkOIDC applies the provider's preset and lets the oidc package judge
-// the result. oidc names each problem by its setting ("client_id: missing"),
+// the result. oidc names each problem by its setting (Field "client_id"),
 // which maps onto the variable EDGEAUTH_<NAME>_CLIENT_ID.
 func (pc *ProviderConfig) checkOIDC() []string {
 	prefix := EnvPrefix + "_" + strings.ToUpper(pc.Name) + "_"
-	if err := oidc.ApplyPreset(&pc.OIDC); err != nil {
-		return []string{prefix + "TYPE: " + err.Error()}
+	err := oidc.ApplyPreset(&pc.OIDC)
+	if err == nil {
+		_, err = oidc.New(pc.OIDC)
 	}
-	_, err := oidc.New(pc.OIDC)
 	if err == nil {
 		return nil
 	}
-	var out []string
-	for _, e := range leafErrors(err) {
-		msg := e.Error()
-		if field, rest, ok := strings.Cut(msg, ": "); ok && isSettingName(field) {
-			msg = prefix + strings.ToUpper(field) + ": " + rest
-		} else {
-			msg = prefix + "…: " + msg
-		}
-		out = append(out, msg)
+	ce, ok := errors.AsType[*oidc.ConfigError](err)
+	if !ok {
+		return []string{prefix + "…: " + err.Error()}
+	}
+	out := make([]string, 0, len(ce.Problems))
+	for _, p := range ce.Problems {
+		out = append(out, prefix+strings.ToUpper(p.Field)+": "+p.Msg)
 	}
 	return out
-}
-
-// leafErrors flattens wrapped and joined errors into the individual ones.
-func leafErrors(err error) []error {
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range joined.Unwrap() {
-			out = append(out, leafErrors(e)...)
-		}
-		return out
-	}
-	if inner := errors.Unwrap(err); inner != nil {
-		return leafErrors(inner)
-	}
-	return []error{err}
-}
-
-func isSettingName(s string) bool {
-	for _, r := range s {
-		if (r < 'a' || r > 'z') && r != '_' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func loadProvider(name string) (ProviderConfig, []string) {

@@ -284,8 +284,10 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	logoutURL, err := p.rp.LogoutURL(c.Request().Context(), res.Tokens.IDToken, p.cfg.PostLogoutRedirectURI)
-	if err != nil {
+	logoutURL, err := p.rp.LogoutURL(c.Request().Context(), oidc.LogoutRequest{IDTokenHint: res.Tokens.IDToken, PostLogoutRedirectURI: p.cfg.PostLogoutRedirectURI})
+	if oe, ok := errors.AsType[*oidc.Error](err); ok && oe.Code == oidc.CodeUnsupported {
+		logoutURL = ""
+	} else if err != nil {
 		s.log.Warn("logout url", "provider", p.cfg.Name, "error", err.Error())
 		logoutURL = ""
 	}
@@ -344,13 +346,8 @@ func providerProblem(err error) error {
 		return problem(http.StatusBadGateway, "provider_unavailable", "the provider could not be reached", err)
 	}
 	status := http.StatusBadGateway
-	switch oe.Code {
-	case oidc.CodeExchangeFailed, oidc.CodeInvalidIDToken, oidc.CodeNonceMismatch, oidc.CodeIssuerMismatch:
+	if oe.Fault == oidc.FaultClient {
 		status = http.StatusBadRequest
-	case oidc.CodeUserinfoFailed:
-		if oe.Check == "userinfo_sub" {
-			status = http.StatusBadRequest
-		}
 	}
 	p := problem(status, string(oe.Code), oe.Detail, err)
 	p.Check = oe.Check

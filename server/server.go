@@ -109,7 +109,6 @@ func New(cfg Config, opts Options) (*Server, error) {
 			return nil, err
 		}
 		oc := pc.OIDC
-		oc.Logger = opts.Logger.With("provider", pc.Name)
 		oc.Now = opts.Now
 		oc.HTTPClient = opts.HTTPClient
 		rp, err := oidc.New(oc)
