@@ -6,7 +6,7 @@ import (
 )
 
 // serveDiscovery answers OpenID Connect Discovery §4 with the metadata of
-// §3 and RFC 8414.
+// §3 and RFC 8414 (revocation and introspection metadata, §2).
 func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
 		return
@@ -20,22 +20,24 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	doc := map[string]any{
-		"issuer":                                     p.issuer,
-		"authorization_endpoint":                     p.EndpointURL(AuthorizeEndpoint),
-		"token_endpoint":                             p.EndpointURL(TokenEndpoint),
-		"userinfo_endpoint":                          p.EndpointURL(UserinfoEndpoint),
-		"jwks_uri":                                   p.EndpointURL(JWKSEndpoint),
-		"revocation_endpoint":                        p.EndpointURL(RevocationEndpoint),
-		"end_session_endpoint":                       p.EndpointURL(EndSessionEndpoint),
-		"response_types_supported":                   []string{"code"},
-		"response_modes_supported":                   []string{"query"},
-		"grant_types_supported":                      []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":                    []string{"public"},
-		"id_token_signing_alg_values_supported":      []string{p.alg},
-		"token_endpoint_auth_methods_supported":      authMethods,
-		"revocation_endpoint_auth_methods_supported": slices.Clone(authMethods),
-		"code_challenge_methods_supported":           []string{"S256"},
-		"scopes_supported":                           supportedScopes(),
+		"issuer":                                        p.issuer,
+		"authorization_endpoint":                        p.EndpointURL(AuthorizeEndpoint),
+		"token_endpoint":                                p.EndpointURL(TokenEndpoint),
+		"userinfo_endpoint":                             p.EndpointURL(UserinfoEndpoint),
+		"jwks_uri":                                      p.EndpointURL(JWKSEndpoint),
+		"revocation_endpoint":                           p.EndpointURL(RevocationEndpoint),
+		"end_session_endpoint":                          p.EndpointURL(EndSessionEndpoint),
+		"response_types_supported":                      []string{"code"},
+		"response_modes_supported":                      []string{"query"},
+		"grant_types_supported":                         []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         []string{p.alg},
+		"token_endpoint_auth_methods_supported":         authMethods,
+		"revocation_endpoint_auth_methods_supported":    slices.Clone(authMethods),
+		"introspection_endpoint":                        p.EndpointURL(IntrospectionEndpoint),
+		"introspection_endpoint_auth_methods_supported": slices.Clone(authMethods), // RFC 8414 §2
+		"code_challenge_methods_supported":              []string{"S256"},
+		"scopes_supported":                              supportedScopes(),
 		"claims_supported": []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce",
 			"at_hash", "email", "email_verified", "name"},
 		"prompt_values_supported":                        []string{"none", "login"},

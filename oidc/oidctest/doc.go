@@ -15,7 +15,8 @@
 //
 // The Provider itself is an http.Handler serving every endpoint under the
 // issuer's path (discovery, authorize with an HTML login page, token,
-// userinfo, JWKS, revocation, end_session), so an application can mount it.
+// userinfo, JWKS, revocation, introspection, end_session), so an application
+// can mount it.
 //
 // Behaviour worth knowing: PKCE S256 is required and plain refused; redirect
 // URIs match exactly; codes live a minute and are single use (a replay
@@ -23,4 +24,16 @@
 // token, which does not rotate; sub is Subject(email), stable across runs;
 // email is lower-cased and email_verified is true; name comes from the
 // email's local part. Codes and tokens live in memory, bounded in number.
+//
+// Revoking a refresh token (RFC 7009) ends its whole grant: its access tokens
+// and the refresh token itself stop working at once. Introspection (RFC 7662)
+// tells a confidential client about any token, with the client_id it was
+// issued to, so a relying party can be tested refusing a token that another
+// app obtained (token substitution); IssueTokens mints access, refresh and ID
+// tokens for any registered client without a browser:
+//
+//	theirs, _ := op.IssueTokens("other-app", "jane@example.com", "")
+//	// POST theirs.AccessToken to op.EndpointURL(oidctest.IntrospectionEndpoint)
+//	// as "app": {"active":true,"client_id":"other-app",…}
+//	op.SetFaults(oidctest.Faults{IntrospectionClientID: "other-app"}) // every token looks foreign
 package oidctest

@@ -111,6 +111,18 @@ type Faults struct {
 	// (RFC 6749 §4.1.2.1), e.g. "access_denied", instead of a code.
 	AuthorizeError string
 
+	// Introspection endpoint (RFC 7662 §2.2).
+
+	// IntrospectionClientID reports this client_id (and aud) for every active
+	// token, as if it had been issued to another client.
+	IntrospectionClientID string
+	// IntrospectionInactive answers {"active": false} for every token, live or
+	// not.
+	IntrospectionInactive bool
+	// IntrospectionResponse, when set, edits every introspection answer last,
+	// inactive ones included.
+	IntrospectionResponse func(resp map[string]any)
+
 	// Any endpoint.
 
 	// Delay holds back the answer of these endpoints, or less if the client

@@ -99,13 +99,14 @@ type Endpoint string
 
 // The provider's endpoints.
 const (
-	DiscoveryEndpoint  Endpoint = "/.well-known/openid-configuration" // OpenID Connect Discovery §4
-	AuthorizeEndpoint  Endpoint = "/authorize"                        // RFC 6749 §3.1, GET shows the login page
-	TokenEndpoint      Endpoint = "/token"                            // RFC 6749 §3.2
-	UserinfoEndpoint   Endpoint = "/userinfo"                         // OpenID Connect Core §5.3
-	JWKSEndpoint       Endpoint = "/jwks"                             // RFC 7517 §5
-	RevocationEndpoint Endpoint = "/revoke"                           // RFC 7009
-	EndSessionEndpoint Endpoint = "/logout"                           // OpenID Connect RP-Initiated Logout
+	DiscoveryEndpoint     Endpoint = "/.well-known/openid-configuration" // OpenID Connect Discovery §4
+	AuthorizeEndpoint     Endpoint = "/authorize"                        // RFC 6749 §3.1, GET shows the login page
+	TokenEndpoint         Endpoint = "/token"                            // RFC 6749 §3.2
+	UserinfoEndpoint      Endpoint = "/userinfo"                         // OpenID Connect Core §5.3
+	JWKSEndpoint          Endpoint = "/jwks"                             // RFC 7517 §5
+	RevocationEndpoint    Endpoint = "/revoke"                           // RFC 7009
+	IntrospectionEndpoint Endpoint = "/introspect"                       // RFC 7662
+	EndSessionEndpoint    Endpoint = "/logout"                           // OpenID Connect RP-Initiated Logout
 )
 
 // New returns a Provider for opts. It makes a fresh signing key; it starts no
@@ -232,6 +233,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serve = p.serveJWKS
 	case RevocationEndpoint:
 		serve = p.serveRevocation
+	case IntrospectionEndpoint:
+		serve = p.serveIntrospection
 	case EndSessionEndpoint:
 		serve = p.serveEndSession
 	default:

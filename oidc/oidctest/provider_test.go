@@ -68,6 +68,7 @@ func TestDiscovery(t *testing.T) {
 				"jwks_uri":               op.Issuer() + "/jwks",
 				"revocation_endpoint":    op.Issuer() + "/revoke",
 				"end_session_endpoint":   op.Issuer() + "/logout",
+				"introspection_endpoint": op.Issuer() + "/introspect",
 			}
 			for k, want := range wantStr {
 				if got := a.str(k); got != want {
@@ -75,10 +76,11 @@ func TestDiscovery(t *testing.T) {
 				}
 			}
 			wantList := map[string][]string{
-				"response_types_supported":              {"code"},
-				"code_challenge_methods_supported":      {"S256"},
-				"id_token_signing_alg_values_supported": {"RS256"},
-				"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
+				"response_types_supported":                      {"code"},
+				"code_challenge_methods_supported":              {"S256"},
+				"id_token_signing_alg_values_supported":         {"RS256"},
+				"token_endpoint_auth_methods_supported":         {"client_secret_basic", "client_secret_post", "none"},
+				"introspection_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
 			}
 			for k, want := range wantList {
 				var got []string

@@ -30,6 +30,7 @@ type authCode struct {
 type tokenEntry struct {
 	g       *grant
 	scopes  []string
+	issued  time.Time
 	expires time.Time
 }
 
@@ -73,7 +74,7 @@ func (p *Provider) storeCode(c *authCode) string {
 func (p *Provider) storeToken(m map[[32]byte]*tokenEntry, g *grant, scopes []string, ttl time.Duration) string {
 	tok := newToken()
 	now := p.now()
-	e := &tokenEntry{g: g, scopes: slices.Clone(scopes), expires: now.Add(ttl)}
+	e := &tokenEntry{g: g, scopes: slices.Clone(scopes), issued: now, expires: now.Add(ttl)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	put(m, tokenKey(tok), e, func(e *tokenEntry) bool { return !now.Before(e.expires) })
@@ -114,7 +115,7 @@ func (p *Provider) revokeGrantLocked(g *grant) {
 // RequestLog is what the provider has been asked so far, for assertions.
 type RequestLog struct {
 	// Requests per endpoint, counted before faults apply.
-	Discovery, Authorize, Token, Userinfo, JWKS, Revocation, EndSession int
+	Discovery, Authorize, Token, Userinfo, JWKS, Revocation, Introspection, EndSession int
 	// Logins counts codes issued, through the login page or Login.
 	Logins int
 	// TokenRequests are the latest token requests, oldest first.
@@ -163,6 +164,8 @@ func (p *Provider) count(e Endpoint) {
 		p.log.JWKS++
 	case RevocationEndpoint:
 		p.log.Revocation++
+	case IntrospectionEndpoint:
+		p.log.Introspection++
 	case EndSessionEndpoint:
 		p.log.EndSession++
 	}

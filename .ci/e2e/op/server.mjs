@@ -44,6 +44,9 @@ const env = {
   issuer: process.env.ISSUER || '',
   clientId: process.env.CLIENT_ID || '',
   clientSecret: process.env.CLIENT_SECRET || '',
+  client2Id: process.env.CLIENT2_ID || '',
+  client2Secret: process.env.CLIENT2_SECRET || '',
+  client2RedirectUris: list(process.env.CLIENT2_REDIRECT_URIS),
   redirectUris: list(process.env.REDIRECT_URIS),
   postLogoutRedirectUris: list(process.env.POST_LOGOUT_REDIRECT_URIS),
   accessTokenTTL: seconds('ACCESS_TOKEN_TTL', 300),
@@ -55,6 +58,10 @@ if (!/^\d+$/.test(env.port) || Number(env.port) > 65535) fail('PORT must be set 
 if (!env.clientId) fail('CLIENT_ID is required');
 if (!env.clientSecret) fail('CLIENT_SECRET is required');
 if (env.redirectUris.length === 0) fail('REDIRECT_URIS is required (comma-separated)');
+if (env.client2Id && !env.client2Secret) fail('CLIENT2_SECRET is required with CLIENT2_ID');
+if (!env.client2Id && (env.client2Secret || env.client2RedirectUris.length > 0)) fail('CLIENT2_SECRET and CLIENT2_REDIRECT_URIS need CLIENT2_ID');
+if (env.client2Id && env.client2Id === env.clientId) fail('CLIENT2_ID must differ from CLIENT_ID');
+if (env.client2RedirectUris.length === 0) env.client2RedirectUris = env.redirectUris;
 
 // --- HTTP server first, so that PORT=0 works and the issuer can name the real port.
 
@@ -160,21 +167,30 @@ async function renderError(ctx, out) {
 
 // --- Provider configuration.
 
-const clientOrigins = new Set(env.redirectUris.map((u) => URL.parse(u)?.origin).filter(Boolean));
+const clientOrigins = new Set(
+  [...env.redirectUris, ...(env.client2Id ? env.client2RedirectUris : [])].map((u) => URL.parse(u)?.origin).filter(Boolean),
+);
+
+function client(clientId, clientSecret, redirectUris, postLogoutRedirectUris) {
+  return {
+    client_id: clientId,
+    client_secret: clientSecret,
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: postLogoutRedirectUris,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    id_token_signed_response_alg: 'RS256',
+    application_type: 'web',
+  };
+}
 
 const configuration = {
+  // The second client is another app of the same provider: its tokens are
+  // what a relying party must refuse to convert (token substitution).
   clients: [
-    {
-      client_id: env.clientId,
-      client_secret: env.clientSecret,
-      redirect_uris: env.redirectUris,
-      post_logout_redirect_uris: env.postLogoutRedirectUris,
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-      id_token_signed_response_alg: 'RS256',
-      application_type: 'web',
-    },
+    client(env.clientId, env.clientSecret, env.redirectUris, env.postLogoutRedirectUris),
+    ...(env.client2Id ? [client(env.client2Id, env.client2Secret, env.client2RedirectUris, [])] : []),
   ],
   responseTypes: ['code'],
   clientAuthMethods: ['client_secret_basic'],
@@ -218,6 +234,16 @@ const configuration = {
       // A client may revoke its own tokens (and silently nothing else).
       async allowedPolicy(ctx, client, token) {
         return token.clientId === client.clientId;
+      },
+    },
+    // RFC 7662. Any confidential client may introspect any token, and the
+    // answer names the client it was issued to (client_id): that is what lets
+    // a relying party refuse another app's token. A public client would learn
+    // only about its own tokens (there are none here).
+    introspection: {
+      enabled: true,
+      async allowedPolicy(ctx, client, token) {
+        return client.clientAuthMethod !== 'none' || token.clientId === client.clientId;
       },
     },
     userinfo: { enabled: true },
@@ -267,6 +293,7 @@ for (const event of [
   'grant.error',
   'end_session.error',
   'revocation.error',
+  'introspection.error',
   'userinfo.error',
   'jwks.error',
   'discovery.error',
