@@ -27,6 +27,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/edgeauth/edgeauth/apitoken"
 	"github.com/edgeauth/edgeauth/server"
 	"github.com/edgeauth/edgeauth/statecodec"
 	"github.com/edgeauth/edgeauth/userhook"
@@ -68,7 +69,7 @@ func TestKeygen(t *testing.T) {
 			if _, err := statecodec.ParseKeys(env["EDGEAUTH_STATE_KEYS"]); err != nil {
 				t.Errorf("state keys: %v", err)
 			}
-			set, err := server.ParseSigningKeys(env["EDGEAUTH_SIGNING_KEYS"])
+			set, err := apitoken.ParseSigningKeys(env["EDGEAUTH_SIGNING_KEYS"])
 			if err != nil {
 				t.Fatalf("signing keys: %v", err)
 			}
@@ -224,7 +225,7 @@ func freshKeys(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signing, err := server.GenerateSigningKey("ES256")
+	signing, err := apitoken.GenerateSigningKey("ES256")
 	if err != nil {
 		t.Fatal(err)
 	}

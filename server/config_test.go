@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgeauth/edgeauth/apitoken"
 )
 
 // validEnv is a complete serve-mode configuration with one provider.
 func validEnv(t *testing.T) map[string]string {
 	t.Helper()
-	signing, err := GenerateSigningKey("ES256")
+	signing, err := apitoken.GenerateSigningKey("ES256")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ func TestLoadConfigValid(t *testing.T) {
 	if p.AllowedEmailDomains[0] != "example.com" {
 		t.Errorf("domains: %v", p.AllowedEmailDomains)
 	}
-	if len(cfg.stateKeys) != 1 || cfg.signingKeys.Len() != 1 {
+	if len(cfg.StateKeys) != 1 || cfg.SigningKeys.Len() != 1 {
 		t.Errorf("keys not parsed")
 	}
 }
@@ -127,7 +129,7 @@ func TestLoadConfigListsEveryProblem(t *testing.T) {
 		"EDGEAUTH_CORS_ORIGINS",
 		"EDGEAUTH_OTHER_CLIENT_ID: missing",
 		"EDGEAUTH_OTHER_ISSUER: missing",
-		"EDGEAUTH_OTHER_REDIRECT_URI is required",
+		"EDGEAUTH_OTHER_REDIRECT_URI: required",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not name %q:\n%s", want, msg)
@@ -146,7 +148,7 @@ func TestLoadConfigRequiredInServeMode(t *testing.T) {
 	if err == nil {
 		t.Fatal("empty configuration accepted")
 	}
-	for _, want := range []string{"EDGEAUTH_PUBLIC_URL is required", "EDGEAUTH_STATE_KEYS is required", "EDGEAUTH_SIGNING_KEYS is required", "EDGEAUTH_PROVIDERS is empty"} {
+	for _, want := range []string{"EDGEAUTH_PUBLIC_URL: required", "EDGEAUTH_STATE_KEYS: required", "EDGEAUTH_SIGNING_KEYS: required", "EDGEAUTH_PROVIDERS: empty"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
@@ -181,7 +183,7 @@ func TestLoadConfigBounds(t *testing.T) {
 		{"origin with a path", "EDGEAUTH_CORS_ORIGINS", "https://app.example.com/", "is not an origin"},
 		{"origin pattern", "EDGEAUTH_CORS_ORIGINS", "https://*.example.com", "is not an origin"},
 		{"public URL with a query", "EDGEAUTH_PUBLIC_URL", "https://auth.example.com?x=1", "without query"},
-		{"userhook without secret", "EDGEAUTH_USERHOOK_URL", "https://api.example.com/hook", "EDGEAUTH_USERHOOK_SECRET is required"},
+		{"userhook without secret", "EDGEAUTH_USERHOOK_URL", "https://api.example.com/hook", "EDGEAUTH_USERHOOK_SECRET: required"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

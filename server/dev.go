@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -31,16 +30,15 @@ var demoHTML []byte
 
 // addDevProvider adds the embedded provider, served by this process at
 // PUBLIC_URL/dev/op, with a client secret made for this run.
-func (cfg *Config) addDevProvider() error {
-	secret := make([]byte, 24)
-	if _, err := rand.Read(secret); err != nil {
-		return fmt.Errorf("dev client secret: %w", err)
-	}
+func (cfg *Config) addDevProvider(ps *problems) {
 	for _, p := range cfg.Providers {
 		if p.Name == DevProviderName {
-			return fmt.Errorf("EDGEAUTH_PROVIDERS: %q is reserved for the embedded provider in dev mode", DevProviderName)
+			ps.add("EDGEAUTH_PROVIDERS", "%q is reserved for the embedded provider in dev mode", DevProviderName)
+			return
 		}
 	}
+	secret := make([]byte, 24)
+	_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
 	cfg.Dev = &DevClient{
 		Issuer:                cfg.PublicURL + "/dev/op",
 		ClientID:              "edgeauth-dev",
@@ -49,21 +47,20 @@ func (cfg *Config) addDevProvider() error {
 		PostLogoutRedirectURI: cfg.PublicURL + "/",
 	}
 	cfg.Providers = append([]ProviderConfig{{
-		Name:                  DevProviderName,
-		DisplayName:           "Dev provider (any email)",
-		RedirectURI:           cfg.Dev.RedirectURI,
-		RedirectURIs:          []string{cfg.Dev.RedirectURI},
-		PostLogoutRedirectURI: cfg.Dev.PostLogoutRedirectURI,
+		Name:                   DevProviderName,
+		DisplayName:            "Dev provider (any email)",
+		RedirectURI:            cfg.Dev.RedirectURI,
+		RedirectURIs:           []string{cfg.Dev.RedirectURI},
+		PostLogoutRedirectURI:  cfg.Dev.PostLogoutRedirectURI,
+		PostLogoutRedirectURIs: []string{cfg.Dev.PostLogoutRedirectURI},
 		OIDC: oidc.Config{
 			Name:         DevProviderName,
 			Type:         "oidc",
 			Issuer:       cfg.Dev.Issuer,
 			ClientID:     cfg.Dev.ClientID,
 			ClientSecret: cfg.Dev.ClientSecret,
-			Timeout:      10 * time.Second,
 		},
 	}}, cfg.Providers...)
-	return nil
 }
 
 // NewDevOP makes the embedded OpenID Provider for the dev client, to pass

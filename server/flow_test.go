@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/edgeauth/edgeauth/apitoken"
 	"github.com/edgeauth/edgeauth/oidc"
 	"github.com/edgeauth/edgeauth/oidc/oidctest"
 	"github.com/edgeauth/edgeauth/statecodec"
@@ -65,11 +66,11 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 		Clients: []oidctest.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirect, testRedirectAlt}}},
 		Now:     clk.Now,
 	}
-	signing, err := GenerateSigningKey("ES256")
+	signing, err := apitoken.GenerateSigningKey("ES256")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := ParseSigningKeys(string(signing))
+	keys, err := apitoken.ParseSigningKeys(string(signing))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,16 +79,15 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		StateTTL:              10 * time.Minute,
-		AccessTTL:             15 * time.Minute,
-		RefreshTTL:            24 * time.Hour,
-		SessionMaxAge:         72 * time.Hour,
-		Binding:               "auto",
-		BindingCookieSameSite: "lax",
-		AppStateMax:           256,
-		TokenAudience:         testAudience,
-		stateKeys:             []statecodec.Key{stateKey},
-		signingKeys:           keys,
+		StateTTL:        10 * time.Minute,
+		AccessTTL:       15 * time.Minute,
+		RefreshTTL:      24 * time.Hour,
+		SessionMaxAge:   72 * time.Hour,
+		BindingSameSite: http.SameSiteLaxMode,
+		AppStateMax:     256,
+		TokenAudience:   testAudience,
+		StateKeys:       []statecodec.Key{stateKey},
+		SigningKeys:     keys,
 	}
 	for _, o := range opts {
 		o(&cfg, &opOpts)
@@ -265,18 +265,30 @@ func TestFullLoginFlow(t *testing.T) {
 	}
 
 	// The refresh token is sealed for refresh only.
-	var rs refreshState
-	if err := h.srv.codec.Open(purposeRefresh, tr.API.Refresh, &rs); err != nil || rs.Subject != tok.Subject() || rs.Provider != "op" {
+	if rs, err := h.srv.refresh.Open(tr.API.Refresh); err != nil || rs.Subject != tok.Subject() || rs.Provider != "op" {
 		t.Errorf("refresh token: %v %+v", err, rs)
 	}
-	if err := h.srv.codec.Open(purposeState, tr.API.Refresh, &flowState{}); err == nil {
+	if err := h.srv.states.Open(purposeState, tr.API.Refresh, &flowState{}); err == nil {
 		t.Error("a refresh token opened as a flow state")
 	}
 
-	// The same code cannot be used twice: the provider refuses it.
+	// The same state cannot be completed twice in this browser: the
+	// binding cookie was replaced by the successful login.
 	var p Problem
 	res = h.post("/oauth2/token", tokenBody(cb), &p)
-	if res.StatusCode != http.StatusBadRequest || p.Code != "exchange_failed" {
+	if res.StatusCode != http.StatusBadRequest || p.Code != CodeBindingMismatch {
+		t.Errorf("replayed state in the same browser: %d %+v", res.StatusCode, p)
+	}
+	// With the binding a frontend keeps, a replayed code reaches the
+	// provider, which refuses it.
+	u = h.start("binding=frontend-random-value-123")
+	body := tokenBody(h.login(u.URL, "ada@example.com"))
+	body["binding"] = "frontend-random-value-123"
+	if res := h.post("/oauth2/token", body, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("login with binding: %d", res.StatusCode)
+	}
+	res = h.post("/oauth2/token", body, &p)
+	if res.StatusCode != http.StatusBadRequest || p.Code != CodeExchangeFailed {
 		t.Errorf("replayed code: %d %+v", res.StatusCode, p)
 	}
 }
@@ -344,7 +356,7 @@ func TestBinding(t *testing.T) {
 			body["binding"] = tc.binding
 			var p Problem
 			res = h.post("/oauth2/token", body, &p)
-			if res.StatusCode != tc.wantStatus || p.Code != tc.wantCode || !strings.Contains(p.Detail, tc.wantDetail) {
+			if res.StatusCode != tc.wantStatus || string(p.Code) != tc.wantCode || !strings.Contains(p.Detail, tc.wantDetail) {
 				t.Errorf("got %d %q %q, want %d %q containing %q", res.StatusCode, p.Code, p.Detail, tc.wantStatus, tc.wantCode, tc.wantDetail)
 			}
 		})
@@ -367,14 +379,23 @@ func TestBindingCookieAttributes(t *testing.T) {
 	if ck == nil || !ck.Secure || !ck.HttpOnly || ck.Path != "/" || ck.Domain != "" || ck.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("binding cookie %+v", ck)
 	}
-	// A second login in another tab reuses the cookie, so both stay valid.
+	// A second login started in another tab reuses the cookie; the first
+	// login to finish replaces it, so the other must start again (a state
+	// is never completed in a browser after a login there finished).
 	first := h.start("")
 	second := h.start("")
-	for _, u := range []urlResponse{first, second} {
-		var tr tokenResponse
-		if res := h.post("/oauth2/token", tokenBody(h.login(u.URL, "tab@example.com")), &tr); res.StatusCode != 200 {
-			t.Errorf("parallel logins: %d", res.StatusCode)
-		}
+	cbFirst, cbSecond := h.login(first.URL, "tab@example.com"), h.login(second.URL, "tab@example.com")
+	var tr tokenResponse
+	if res := h.post("/oauth2/token", tokenBody(cbFirst), &tr); res.StatusCode != 200 {
+		t.Fatalf("first tab: %d", res.StatusCode)
+	}
+	var p Problem
+	if res := h.post("/oauth2/token", tokenBody(cbSecond), &p); res.StatusCode != 400 || p.Code != CodeBindingMismatch || !strings.Contains(p.Detail, "replaced") {
+		t.Errorf("second tab after the first finished: %d %+v", res.StatusCode, p)
+	}
+	third := h.start("")
+	if res := h.post("/oauth2/token", tokenBody(h.login(third.URL, "tab@example.com")), &tr); res.StatusCode != 200 {
+		t.Errorf("a login started after the first finished: %d", res.StatusCode)
 	}
 }
 
@@ -428,7 +449,7 @@ func TestTokenRejects(t *testing.T) {
 			res.Body.Close()
 			var p Problem
 			_ = json.Unmarshal(raw, &p)
-			if res.StatusCode != tc.wantStatus || p.Code != tc.wantCode {
+			if res.StatusCode != tc.wantStatus || string(p.Code) != tc.wantCode {
 				t.Fatalf("got %d %s, want %d %s", res.StatusCode, raw, tc.wantStatus, tc.wantCode)
 			}
 			if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
@@ -531,7 +552,7 @@ func BenchmarkMintAccessToken(b *testing.B) {
 	h := newHarness(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := h.srv.signer.Mint(AccessClaims{Subject: "op|123", Provider: "op", Extra: map[string]any{"role": "admin"}}); err != nil {
+		if _, _, err := h.srv.signer.Mint(apitoken.Claims{Subject: "op|123", Provider: "op", Extra: map[string]any{"role": "admin"}}); err != nil {
 			b.Fatal(err)
 		}
 	}

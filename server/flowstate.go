@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 )
 
 // Purposes bound into the protected header of sealed tokens, so a flow
@@ -27,7 +26,7 @@ const (
 // and the budget for a plain login is 300 characters.
 type flowState struct {
 	// Seed derives the OIDC nonce and the PKCE verifier (derive), so two
-	// 43-character secrets travel as one 22-character one.
+	// 43-character secrets travel as one.
 	Seed     string `json:"s"`
 	Provider string `json:"p"`
 	// Binding is the hash of the user-agent binding (RFC 9700 §2.1.1), never
@@ -40,13 +39,13 @@ type flowState struct {
 	AppState    string `json:"a,omitempty"`
 }
 
-// newSeed returns 128 random bits, base64url.
-func newSeed() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("seed: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+// newSeed returns 256 random bits, base64url: the nonce and the PKCE
+// verifier derived from it can carry no more entropy than it has, and RFC
+// 7636 §7.1 asks for 256 bits.
+func newSeed() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // derive returns the nonce and the PKCE verifier of a flow. The seed is

@@ -167,10 +167,10 @@ func TestBindingModeConfusion(t *testing.T) {
 // BINDING=auto (same keys): no downgrade through a misconfigured replica.
 func TestUnboundStateRefusedWhenBindingOn(t *testing.T) {
 	h := newHarness(t)
-	h.srv.cfg.Binding = "off"
+	h.srv.cfg.BindingOff = true
 	u := h.start("")
 	cb := h.login(u.URL, "x@example.com")
-	h.srv.cfg.Binding = "auto"
+	h.srv.cfg.BindingOff = false
 	var p Problem
 	if res := h.post("/oauth2/token", tokenBody(cb), &p); res.StatusCode != 400 || p.Code != "binding_mismatch" {
 		t.Errorf("unbound state accepted with BINDING=auto: %d %+v", res.StatusCode, p)

@@ -12,16 +12,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeauth/edgeauth/apitoken"
+	"github.com/edgeauth/edgeauth/oidc"
 	"github.com/edgeauth/edgeauth/statecodec"
 	"github.com/edgeauth/edgeauth/userhook"
 )
 
 // NewLogger builds the structured logger LOG_LEVEL and LOG_FORMAT ask for.
 func NewLogger(cfg Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "text" {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogText {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
@@ -38,14 +38,22 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer)
 			return err
 		}
 		opts.DevOP = op
-		logger.Warn("DEV MODE: embedded test provider that lets anyone in, ephemeral keys unless set, demo page at /. Never expose this to the internet; EDGEAUTH_ENV=production refuses it.",
-			"public_url", cfg.PublicURL)
+		logger.Warn("DEV MODE: embedded test provider that lets anyone in, ephemeral keys, demo page at /. Never expose this to the internet; EDGEAUTH_ENV=production refuses it.",
+			"public_url", cfg.PublicURL, "addr", cfg.Addr)
+		if len(cfg.Ignored) > 0 {
+			logger.Warn("dev mode ignores these settings: it always uses keys made for this run and its own issuer, so its tokens are never accepted where production tokens are", "ignored", cfg.Ignored)
+		}
 	}
 	srv, err := New(cfg, opts)
 	if err != nil {
 		return err
 	}
-	if cfg.Binding == "off" {
+	for _, p := range cfg.Providers {
+		if p.OIDC.ConvertAccessToken == oidc.ConvertUserinfo {
+			logger.Warn("CONVERT_ACCESS_TOKEN=userinfo: access tokens are converted on userinfo's word alone, so a token issued to any other app of this provider logs its user in here (token substitution)", "provider", p.Name)
+		}
+	}
+	if cfg.BindingOff {
 		logger.Warn("EDGEAUTH_BINDING=off: states are not bound to the browser that started the login, so login CSRF (RFC 9700 §2.1.1) is not prevented; use it only for flows with no browser")
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -67,10 +75,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer)
 	if _, err := fmt.Fprintf(stdout, "edgeauth listening on %s\n", cfg.PublicURL); err != nil {
 		logger.Warn("stdout", "error", err.Error())
 	}
-	if cfg.userhookSecretGenerated {
+	if cfg.Userhook.SecretGenerated {
 		// Dev mode only: the developer's receiver needs the secret made for
 		// this run. It goes to stdout, like keygen's output, never to the log.
-		fmt.Fprintf(stdout, "user webhook %s signs with EDGEAUTH_USERHOOK_SECRET=%s (generated for this run)\n", cfg.UserhookURL, cfg.UserhookSecret)
+		fmt.Fprintf(stdout, "user webhook %s signs with EDGEAUTH_USERHOOK_SECRET=%s (generated for this run)\n", cfg.Userhook.URL, cfg.Userhook.Secret)
 	}
 
 	select {
@@ -126,7 +134,7 @@ func Keygen(w io.Writer, alg string) error {
 	if err != nil {
 		return err
 	}
-	signing, err := GenerateSigningKey(alg)
+	signing, err := apitoken.GenerateSigningKey(alg)
 	if err != nil {
 		return err
 	}

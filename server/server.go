@@ -2,24 +2,17 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"log/slog"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/edgeauth/edgeauth/apitoken"
 	"github.com/edgeauth/edgeauth/oidc"
 	"github.com/edgeauth/edgeauth/statecodec"
 	"github.com/edgeauth/edgeauth/userhook"
 )
-
-// bodyLimit bounds every request body: the largest legitimate one is a
-// token request with a code and a state, a few kilobytes at most.
-const bodyLimit = "64K"
 
 // Options are the dependencies of a Server that do not come from Config.
 type Options struct {
@@ -40,8 +33,10 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
-	codec     *statecodec.Codec
-	signer    *Signer
+	states    *statecodec.Codec
+	signer    *apitoken.Signer
+	verifier  *apitoken.Verifier
+	refresh   *apitoken.RefreshCodec
 	providers map[string]*provider
 	order     []string
 	devOP     http.Handler
@@ -65,11 +60,17 @@ func New(cfg Config, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	codec, err := statecodec.New(cfg.stateKeys, statecodec.WithClock(opts.Now))
+	states, err := statecodec.New(cfg.StateKeys, statecodec.WithClock(opts.Now))
 	if err != nil {
 		return nil, err
 	}
-	signer, err := NewSigner(cfg.signingKeys, cfg.TokenIssuer, cfg.TokenAudience, cfg.AccessTTL, opts.Now)
+	signer, err := apitoken.NewSigner(apitoken.SignerConfig{
+		Keys: cfg.SigningKeys, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience, TTL: cfg.AccessTTL, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	refresh, err := apitoken.NewRefreshCodec(cfg.StateKeys, opts.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -77,36 +78,25 @@ func New(cfg Config, opts Options) (*Server, error) {
 		cfg:       cfg,
 		log:       opts.Logger,
 		now:       opts.Now,
-		codec:     codec,
+		states:    states,
 		signer:    signer,
+		verifier:  signer.Verifier(),
+		refresh:   refresh,
 		providers: map[string]*provider{},
 		devOP:     opts.DevOP,
 	}
 	hooks := map[string]*userhook.Client{}
-	hookFor := func(url string) (*userhook.Client, error) {
-		if url == "" {
-			return nil, nil
-		}
-		if c, ok := hooks[url]; ok {
-			return c, nil
-		}
-		hc := cfg.userhookConfig(url)
-		hc.Now = opts.Now
-		c, err := userhook.New(hc)
-		if err != nil {
-			return nil, err
-		}
-		hooks[url] = c
-		return c, nil
-	}
 	for _, pc := range cfg.Providers {
 		hookURL := pc.UserhookURL
 		if hookURL == "" {
-			hookURL = cfg.UserhookURL
+			hookURL = cfg.Userhook.URL
 		}
-		hook, err := hookFor(hookURL)
-		if err != nil {
-			return nil, err
+		if hookURL != "" && hooks[hookURL] == nil {
+			hc := cfg.userhookConfig(hookURL)
+			hc.Now = opts.Now
+			if hooks[hookURL], err = userhook.New(hc); err != nil {
+				return nil, err
+			}
 		}
 		oc := pc.OIDC
 		oc.Now = opts.Now
@@ -115,7 +105,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.providers[pc.Name] = &provider{cfg: pc, rp: rp, hook: hook}
+		s.providers[pc.Name] = &provider{cfg: pc, rp: rp, hook: hooks[hookURL]}
 		s.order = append(s.order, pc.Name)
 	}
 	return s, nil
@@ -126,87 +116,16 @@ func (s *Server) Handler() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(s.log)
-	e.Use(requestID)
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		DisablePrintStack: true,
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err.Error(), "stack", string(stack))
-			return err
-		},
-	}))
-	e.Use(s.requestLogger())
-	e.Use(middleware.BodyLimit(bodyLimit))
-	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
-		ContentTypeNosniff: "nosniff",
-		XFrameOptions:      "DENY",
-		ReferrerPolicy:     "no-referrer",
-	}))
+	e.HTTPErrorHandler = errorHandler
+	e.IPExtractor = ipExtractor(s.cfg.TrustedProxies)
+	// The access log is outermost but for the request id: it sees the
+	// status actually sent, panics included.
+	e.Use(requestID, s.accessLog, recoverPanics, bodyLimit, s.securityHeaders)
 	if len(s.cfg.CORSOrigins) > 0 {
-		origins := s.cfg.CORSOrigins
-		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
-			// An exact comparison: AllowOrigins would read * and ? as
-			// patterns, and credentials are allowed.
-			AllowOriginFunc:  func(origin string) (bool, error) { return slices.Contains(origins, origin), nil },
-			AllowMethods:     []string{http.MethodGet, http.MethodPost},
-			AllowHeaders:     []string{echo.HeaderContentType, echo.HeaderAuthorization},
-			AllowCredentials: true,
-			MaxAge:           600,
-		}))
+		e.Use(s.cors())
 	}
 	s.routes(e)
 	return e
-}
-
-// requestID tags each request and its answer with an id for the logs. An
-// incoming X-Request-Id from a proxy is kept for correlation only when it
-// looks like one (short, plain characters); anything else is replaced, so
-// a client cannot stuff log lines or problem bodies.
-func requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id := c.Request().Header.Get(echo.HeaderXRequestID)
-		if !plainID(id) {
-			b := make([]byte, 12)
-			_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-			id = base64.RawURLEncoding.EncodeToString(b)
-		}
-		c.Response().Header().Set(echo.HeaderXRequestID, id)
-		return next(c)
-	}
-}
-
-func plainID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// requestLogger logs one line per request. It logs the path, never the
-// query string: the callback's query holds the code and the state.
-func (s *Server) requestLogger() echo.MiddlewareFunc {
-	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogMethod:    true,
-		LogURIPath:   true,
-		LogStatus:    true,
-		LogLatency:   true,
-		LogRequestID: true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("request_id", v.RequestID),
-				slog.String("method", v.Method),
-				slog.String("path", v.URIPath),
-				slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency),
-			)
-			return nil
-		},
-	})
 }
 
 // Ready reports whether every provider's metadata can be fetched; /readyz

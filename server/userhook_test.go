@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/edgeauth/edgeauth/oidc/oidctest"
@@ -63,7 +64,7 @@ func (r *receiver) deliveries() ([][]byte, []string) {
 
 func withHook(url string, retries int) harnessOpt {
 	return func(cfg *Config, _ *oidctest.Options) {
-		cfg.UserhookURL, cfg.UserhookSecret, cfg.UserhookRetries, cfg.UserhookTimeout = url, testHookSecret, retries, 2*time.Second
+		cfg.Userhook = Userhook{URL: url, Secret: testHookSecret, Retries: &retries, Timeout: 2 * time.Second}
 	}
 }
 
@@ -185,7 +186,7 @@ func TestUserhookDecides(t *testing.T) {
 			if tc.wantCode != "" {
 				var p Problem
 				_ = json.Unmarshal(raw, &p)
-				if p.Code != tc.wantCode || !strings.Contains(p.Detail, tc.wantDetail) {
+				if string(p.Code) != tc.wantCode || !strings.Contains(p.Detail, tc.wantDetail) {
 					t.Errorf("problem %s, want %s with %q", raw, tc.wantCode, tc.wantDetail)
 				}
 				if strings.Contains(string(raw), `"api"`) {
@@ -197,7 +198,11 @@ func TestUserhookDecides(t *testing.T) {
 			if err := json.Unmarshal(raw, &tr); err != nil {
 				t.Fatal(err)
 			}
-			tok, err := jwt.ParseString(tr.API.Access, jwt.WithKeySet(h.srv.signer.public), jwt.WithIssuer(h.edge.URL), jwt.WithAudience(testAudience), jwt.WithClock(jwt.ClockFunc(h.clock.Now)))
+			public, err := jwk.Parse(h.srv.signer.JWKS())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := jwt.ParseString(tr.API.Access, jwt.WithKeySet(public), jwt.WithIssuer(h.edge.URL), jwt.WithAudience(testAudience), jwt.WithClock(jwt.ClockFunc(h.clock.Now)))
 			if err != nil {
 				t.Fatalf("access token: %v", err)
 			}
@@ -283,7 +288,7 @@ func BenchmarkTokenWithUserhook(b *testing.B) {
 				}))
 				b.Cleanup(rcv.Close)
 				opts = append(opts, func(cfg *Config, _ *oidctest.Options) {
-					cfg.UserhookURL, cfg.UserhookSecret, cfg.UserhookTimeout = rcv.URL, testHookSecret, 2*time.Second
+					cfg.Userhook = Userhook{URL: rcv.URL, Secret: testHookSecret, Timeout: 2 * time.Second}
 				})
 			}
 			h := newHarness(b, opts...)

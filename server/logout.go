@@ -1,0 +1,96 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/edgeauth/edgeauth/oidc"
+)
+
+type revokeRequest struct {
+	Provider      string `json:"provider"`
+	Token         string `json:"token"`
+	TokenTypeHint string `json:"token_type_hint"`
+}
+
+const revokeShape = "{provider, token, token_type_hint?}"
+
+// revoke asks the provider to revoke a token (RFC 7009). The token is a
+// provider token, or one of our refresh tokens: then the provider refresh
+// token sealed inside is revoked, which ends the session at its next
+// refresh (our refresh tokens themselves cannot be revoked without
+// storage; they expire).
+func (s *Server) revoke(c echo.Context) error {
+	var req revokeRequest
+	if err := decodeJSON(c, &req, revokeShape); err != nil {
+		return err
+	}
+	if err := checkFields(
+		field{name: "provider", value: req.Provider, max: maxProviderLen},
+		field{name: "token", value: req.Token, max: maxTokenLen},
+		field{name: "token_type_hint", value: req.TokenTypeHint, max: 32, optional: true},
+	); err != nil {
+		return err
+	}
+	if req.TokenTypeHint != "" && !slices.Contains([]string{"access_token", "refresh_token"}, req.TokenTypeHint) {
+		return badRequest("token_type_hint must be access_token or refresh_token (RFC 7009 §2.1), or absent")
+	}
+	p, err := s.lookupProvider(req.Provider)
+	if err != nil {
+		return err
+	}
+	token, hint := req.Token, req.TokenTypeHint
+	if sess, err := s.refresh.Open(req.Token); err == nil {
+		switch {
+		case sess.Provider != p.cfg.Name:
+			return problem(http.StatusBadRequest, CodeProviderMismatch, "this refresh token belongs to a session of another provider", nil)
+		case sess.ProviderRefresh == "":
+			return problem(http.StatusBadRequest, CodeUnsupportedOperation, "this session holds no provider refresh token to revoke; edgeauth's own refresh tokens cannot be revoked without storage and expire after EDGEAUTH_REFRESH_TTL", nil)
+		}
+		token, hint = sess.ProviderRefresh, "refresh_token"
+	}
+	if err := p.rp.Revoke(c.Request().Context(), token, hint); err != nil {
+		return providerProblem(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// maxLogoutStateLen bounds the state an app passes through the logout.
+const maxLogoutStateLen = 512
+
+// logoutURL returns the provider's RP-initiated logout URL (OpenID Connect
+// RP-Initiated Logout 1.0 §2) for an allow-listed post-logout redirect URI.
+func (s *Server) logoutURL(c echo.Context) error {
+	q := c.QueryParams()
+	if err := checkFields(
+		field{name: "provider", value: q.Get("provider"), max: maxProviderLen},
+		field{name: "id_token_hint", value: q.Get("id_token_hint"), max: maxTokenLen, optional: true},
+		field{name: "post_logout_redirect_uri", value: q.Get("post_logout_redirect_uri"), max: 2048, optional: true},
+		field{name: "state", value: q.Get("state"), max: maxLogoutStateLen, optional: true},
+	); err != nil {
+		return err
+	}
+	p, err := s.lookupProvider(q.Get("provider"))
+	if err != nil {
+		return err
+	}
+	redirect := p.cfg.PostLogoutRedirectURI
+	if r := q.Get("post_logout_redirect_uri"); r != "" {
+		if !slices.Contains(p.cfg.PostLogoutRedirectURIs, r) {
+			return problem(http.StatusBadRequest, CodeRedirectNotAllowed, "post_logout_redirect_uri is not one of the provider's allowed ones ("+envName(p.cfg.Name, "POST_LOGOUT_REDIRECT_URI(S)")+"); matching is exact", nil)
+		}
+		redirect = r
+	}
+	u, err := p.rp.LogoutURL(c.Request().Context(), oidc.LogoutRequest{
+		IDTokenHint:           q.Get("id_token_hint"),
+		PostLogoutRedirectURI: redirect,
+		State:                 q.Get("state"),
+	})
+	if err != nil {
+		return providerProblem(err)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]string{"url": u})
+}
