@@ -38,6 +38,8 @@ func (s *Server) bind(c echo.Context, fs *flowState, binding string) error {
 	return nil
 }
 
+// randomValue is 144 random bits, base64url: a binding cookie value or a
+// logout state.
 func randomValue() string {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
