@@ -37,6 +37,9 @@ type session struct {
 	// subject, when set, is the API subject the session already has: a
 	// refresh may not turn it into someone else.
 	subject string
+	// claims are the session's claims so far (refresh only): without a
+	// webhook nobody can change them, so they carry over.
+	claims map[string]any
 }
 
 // user is who logged in: the provider's identity and the id the backend
@@ -141,6 +144,7 @@ func (s *Server) admit(c echo.Context, sess session) (user, error) {
 		if s.cfg.Dev != nil {
 			log.Info("dev mode: no user webhook; this is the event it would receive (edgeauth dev --userhook-url URL)", "event", event)
 		}
+		u.Claims = withEmail(maps.Clone(sess.claims), id)
 		return u, nil
 	}
 	started := time.Now()
@@ -158,6 +162,12 @@ func (s *Server) admit(c echo.Context, sess session) (user, error) {
 	}
 	u.ID = d.UserID
 	u.Claims = s.hookClaims(log, p.cfg.Name, d.Claims)
+	if _, set := u.Claims["email"]; !set && sess.claims["email"] != nil && id.Email == "" {
+		// A refresh without the provider knows no email: keep the one the
+		// session had, unless the webhook says otherwise.
+		u.Claims = withClaim(u.Claims, "email", sess.claims["email"])
+	}
+	u.Claims = withEmail(u.Claims, id)
 	return u, nil
 }
 
@@ -184,6 +194,24 @@ func (s *Server) hookClaims(log *slog.Logger, provider string, claims map[string
 		log.Error("user webhook set claims it may not set; they were dropped (registered claims never, acr/amr/azp/cnf/scope only with EDGEAUTH_USERHOOK_CLAIMS_ALLOWED)", "provider", provider, "claims", dropped)
 	}
 	return out
+}
+
+// withEmail adds the provider's email to the claims when it is verified and
+// no claim names one yet, so a proxy behind /oauth2/verify can pass it on
+// (X-Auth-Request-Email). An unverified address is never vouched for.
+func withEmail(claims map[string]any, id oidc.Identity) map[string]any {
+	if _, set := claims["email"]; set || id.Email == "" || !id.EmailVerified {
+		return claims
+	}
+	return withClaim(claims, "email", id.Email)
+}
+
+func withClaim(claims map[string]any, name string, v any) map[string]any {
+	if claims == nil {
+		claims = make(map[string]any, 1)
+	}
+	claims[name] = v
+	return claims
 }
 
 // checkEmailDomain enforces ALLOWED_EMAIL_DOMAINS on a verified email only:

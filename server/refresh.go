@@ -55,6 +55,7 @@ func (s *Server) refreshSession(c echo.Context) error {
 		authTime:        sess.AuthTime,
 		providerRefresh: sess.ProviderRefresh,
 		subject:         sess.Subject,
+		claims:          sess.Claims,
 	}
 	var pt *providerTokens
 	if sess.ProviderRefresh != "" {
