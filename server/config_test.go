@@ -560,13 +560,15 @@ func TestLoadConfigRefusesZeroStateKey(t *testing.T) {
 }
 
 // TestLoadConfigClaimsAllowed: only the sensitive claims can be allowed;
-// registered ones and unknown names are refused.
+// registered ones and unknown names are refused. cnf is registered
+// (apitoken mints it for DPoP, RFC 9449 §6.1): allowing it was accepted
+// before and then silently did nothing, as apitoken drops it anyway.
 func TestLoadConfigClaimsAllowed(t *testing.T) {
 	cfg, err := loadEnv(t, map[string]string{"EDGEAUTH_USERHOOK_CLAIMS_ALLOWED": "acr,amr"}, nil)
 	if err != nil || !slices.Equal(cfg.Userhook.ClaimsAllowed, []string{"acr", "amr"}) {
 		t.Fatalf("acr,amr: %v %v", cfg.Userhook.ClaimsAllowed, err)
 	}
-	for _, bad := range []string{"sub", "role", "acr,exp"} {
+	for _, bad := range []string{"sub", "role", "acr,exp", "cnf"} {
 		_, err := loadEnv(t, map[string]string{"EDGEAUTH_USERHOOK_CLAIMS_ALLOWED": bad}, nil)
 		if _, ok := problemFor(t, err, "EDGEAUTH_USERHOOK_CLAIMS_ALLOWED"); !ok {
 			t.Errorf("%q accepted: %v", bad, err)
