@@ -122,6 +122,7 @@ func TestRateLimitedRoutes(t *testing.T) {
 		{"POST", "/oauth2/token", `{"provider":"op","code":"c","state":"s"}`, true},
 		{"POST", "/oauth2/refresh", `{"refresh":"r"}`, true},
 		{"POST", "/oauth2/revoke", `{"provider":"op","token":"t"}`, true},
+		{"POST", "/oauth2/convert-token", `{"provider":"op","token":"t"}`, true},
 		{"GET", "/oauth2/logout-url?provider=op", "", true},
 		{"GET", "/healthz", "", false},
 		{"GET", "/readyz", "", false},
