@@ -16,10 +16,11 @@ import (
 )
 
 // sensitiveClaims are claims a resource server may read as facts about the
-// login itself (acr/amr as proof of MFA, cnf as a key binding, scope as a
-// grant): the webhook may set them only when USERHOOK_CLAIMS_ALLOWED names
-// them. The registered claims (IsRegisteredClaim) it can never set.
-var sensitiveClaims = []string{"acr", "amr", "azp", "cnf", "scope"}
+// login itself (acr/amr as proof of MFA, azp as the authorized party, scope
+// as a grant): the webhook may set them only when USERHOOK_CLAIMS_ALLOWED
+// names them. The registered claims (apitoken.IsRegisteredClaim) it can
+// never set; cnf is one of them, edgeauth's own key binding (RFC 9449 §6.1).
+var sensitiveClaims = []string{"acr", "amr", "azp", "scope"}
 
 // check applies the rules that span settings: bounds, production rules,
 // the providers' own validation and the webhooks.

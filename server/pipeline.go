@@ -172,7 +172,7 @@ func (s *Server) admit(c echo.Context, sess session) (user, error) {
 }
 
 // hookClaims drops the claims a webhook may not set: edgeauth owns the
-// registered ones, and the sensitive ones (acr, amr, cnf, …) need
+// registered ones (cnf among them), and the sensitive ones (acr, amr, …) need
 // USERHOOK_CLAIMS_ALLOWED, because a resource server may read them as
 // facts about the login. A hook that tries is misconfigured: logged as an
 // error, the login goes on.
@@ -191,7 +191,7 @@ func (s *Server) hookClaims(log *slog.Logger, provider string, claims map[string
 	}
 	if len(dropped) > 0 {
 		slices.Sort(dropped)
-		log.Error("user webhook set claims it may not set; they were dropped (registered claims never, acr/amr/azp/cnf/scope only with EDGEAUTH_USERHOOK_CLAIMS_ALLOWED)", "provider", provider, "claims", dropped)
+		log.Error("user webhook set claims it may not set; they were dropped (registered claims and cnf never, acr/amr/azp/scope only with EDGEAUTH_USERHOOK_CLAIMS_ALLOWED)", "provider", provider, "claims", dropped)
 	}
 	return out
 }
