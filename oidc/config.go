@@ -416,3 +416,12 @@ func clipURL(s string) string {
 	}
 	return s
 }
+
+// String describes the provider without its client secret, so a Config
+// printed with %v or %+v leaks nothing.
+func (c Config) String() string {
+	return fmt.Sprintf("oidc.Config{name=%s type=%s issuer=%s client_id=%s}", c.Name, c.Type, c.Issuer, c.ClientID)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.String() }

@@ -377,3 +377,11 @@ func setLen(s jwk.Set) int {
 	}
 	return s.Len()
 }
+
+// String names the webhook without its secret.
+func (u Userhook) String() string {
+	return fmt.Sprintf("server.Userhook{url=%s secret_set=%t}", u.URL, u.Secret != "")
+}
+
+// GoString is String, for %#v.
+func (u Userhook) GoString() string { return u.String() }

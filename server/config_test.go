@@ -590,7 +590,7 @@ func TestConfigPrintsNoSecret(t *testing.T) {
 	}
 	secrets := []string{env["EDGEAUTH_ACME_CLIENT_SECRET"], testHookSecret, strings.TrimPrefix(testHookSecret, "whsec_"), env["EDGEAUTH_STATE_KEYS"], `"d":`, `"d"`}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		for name, v := range map[string]any{"Config": cfg, "*Config": &cfg, "Providers": cfg.Providers, "Provider": cfg.Providers[0], "StateKeys": cfg.StateKeys} {
+		for name, v := range map[string]any{"Config": cfg, "*Config": &cfg, "Providers": cfg.Providers, "Provider": cfg.Providers[0], "StateKeys": cfg.StateKeys, "Userhook": cfg.Userhook, "OIDC": cfg.Providers[0].OIDC, "*OIDC": &cfg.Providers[0].OIDC} {
 			out := fmt.Sprintf(verb, v)
 			for _, s := range secrets {
 				if strings.Contains(out, s) {
