@@ -12,26 +12,11 @@ import (
 // substitution). A public client learns only about its own tokens; any other
 // token is inactive to it, as to an unknown one (§4).
 func (p *Provider) serveIntrospection(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", desc: "use POST"})
-		return
-	}
-	form, err := readForm(w, r)
-	if err != nil {
-		writeOAuthError(w, badRequest("invalid_request", err.Error()))
-		return
-	}
-	client, _, oerr := p.authenticateClient(r, form)
-	if oerr != nil {
-		writeOAuthError(w, oerr)
+	client, form, ok := p.tokenCall(w, r)
+	if !ok {
 		return
 	}
 	tok := form.Get("token")
-	if tok == "" {
-		writeOAuthError(w, badRequest("invalid_request", "token is required"))
-		return
-	}
 	f := p.currentFaults()
 	resp := p.introspect(client, tok, form.Get("token_type_hint"), &f)
 	if f.IntrospectionResponse != nil {
