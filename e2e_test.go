@@ -224,16 +224,17 @@ type e2eOP struct {
 }
 
 // startOIDCProvider starts .ci/e2e/op/server.mjs on a free port and returns
-// once it prints its ready line; ctx bounds the wait. It stops when the test
-// ends (SIGTERM, which it handles).
-func startOIDCProvider(ctx context.Context, t *testing.T, node, redirectURI, postLogoutURI string) *e2eOP {
+// once it prints its ready line; ctx bounds the wait. extraEnv ("NAME=value",
+// see its README) is added last and so wins. It stops when the test ends
+// (SIGTERM, which it handles).
+func startOIDCProvider(ctx context.Context, t *testing.T, node, redirectURI, postLogoutURI string, extraEnv ...string) *e2eOP {
 	t.Helper()
 	op := &e2eOP{}
 	op.Issuer, op.stderr = process{
 		name: "oidc-provider",
 		argv: []string{node, "server.mjs"},
 		dir:  opDir,
-		env: []string{
+		env: append([]string{
 			"PORT=0",
 			"HOST=127.0.0.1",
 			"ISSUER=",
@@ -244,7 +245,7 @@ func startOIDCProvider(ctx context.Context, t *testing.T, node, redirectURI, pos
 			"ACCESS_TOKEN_TTL=",
 			"ALWAYS_ISSUE_REFRESH_TOKEN=",
 			"CONFORM_ID_TOKEN_CLAIMS=",
-		},
+		}, extraEnv...),
 		stop:  syscall.SIGTERM,
 		ready: "oidc-provider ready ", // its README: stdout carries only this line
 	}.start(ctx, t)

@@ -314,3 +314,21 @@ func TestNewVerifierRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestNewVerifierPrivateKeys: a set of private keys verifies with its public
+// half, so a process that signs can verify without a second configuration.
+func TestNewVerifierPrivateKeys(t *testing.T) {
+	clk := &clock{now: t0}
+	keys := signingKeys(t, "EdDSA")
+	v, err := apitoken.NewVerifier(keys, testIssuer, testAudience, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := newSigner(t, clk, keys).Mint(apitoken.Claims{Subject: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,8 +1,10 @@
 // Package oidc logs users in with one OAuth 2.0 or OpenID Connect
 // provider: discovery, JWKS, authorization URL with PKCE, code exchange,
-// ID-token verification, userinfo, refresh, revocation (RFC 7009) and the
-// RP-initiated logout URL. It is stateless apart from its discovery and
-// JWKS caches, and knows nothing of HTTP servers or webhooks.
+// ID-token verification, userinfo, refresh, revocation (RFC 7009), the
+// RP-initiated logout URL, and the conversion of a native app's provider
+// token ([Provider.Convert]). It is stateless apart from its discovery and
+// JWKS caches, knows nothing of HTTP servers or webhooks, and logs
+// nothing: every failure is returned, and the caller decides what to log.
 //
 //	p, err := oidc.New(oidc.Config{Name: "google", Type: "google", ClientID: id, ClientSecret: secret})
 //	// start: nonce, verifier and state are kept by the caller (sealed in the state)
@@ -10,7 +12,7 @@
 //	// callback: ?code=…&state=…&iss=…
 //	res, err := p.Exchange(ctx, oidc.ExchangeRequest{Code: code, CodeVerifier: v, RedirectURI: cb, Nonce: n, Issuer: iss})
 //	var oe *oidc.Error
-//	if errors.As(err, &oe) { /* oe.Code → HTTP status; oe.Detail is safe to show */ }
+//	if errors.As(err, &oe) { /* oe.Fault → 4xx or 502; oe.Code and oe.Detail are safe to show */ }
 //	fmt.Println(res.Identity.Subject, res.Identity.Email, res.Tokens.IDToken)
 //
 // New makes no network call. Discovery (OpenID Connect Discovery 1.0) and
@@ -26,5 +28,6 @@
 // one minute of leeway; nonce compared in constant time; at_hash checked
 // when present; PKCE S256 only; one client authentication style, never a
 // retry that re-sends the code; the RFC 9207 iss check before the code is
-// redeemed; userinfo must be about the ID token's subject.
+// redeemed; userinfo must be about the ID token's subject; a converted token
+// must have been issued to this client or one of ConvertAudiences.
 package oidc

@@ -106,3 +106,32 @@ func FuzzRawSubject(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDetectToken: telling an ID token from an access token never panics,
+// takes only a three-segment JWS naming our issuer for an ID token, and
+// Convert refuses whatever it cannot verify with an *Error, offline.
+func FuzzDetectToken(f *testing.F) {
+	p, err := New(Config{Name: "x", Issuer: "https://op", ClientID: "c", HTTPClient: inProcess{}.client()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	claims := map[string]any{"iss": "https://op", "sub": "s", "aud": "c", "exp": 2, "iat": 1}
+	f.Add(signToken(f, map[string]any{"alg": "RS256", "kid": "k1"}, claims, "RS256", testKey("rsa1")))
+	f.Add(signToken(f, map[string]any{"alg": "RS256", "typ": "at+jwt"}, claims, "RS256", testKey("rsa1")))
+	f.Add(b64([]byte(`{"typ":"JWT"}`)) + "." + b64([]byte(`{"iss":["https://op"]}`)) + ".")
+	f.Add("ya29.a0AfH6SMB")
+	f.Add("gho_16C7e42F292c6912E7710c838347Ae178B4a")
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, raw string) {
+		kind := p.detect(raw)
+		switch kind {
+		case TokenTypeAccessToken:
+		case TokenTypeIDToken:
+			if strings.Count(raw, ".") != 2 {
+				t.Fatalf("%q taken for an ID token", raw)
+			}
+		default:
+			t.Fatalf("kind %q", kind)
+		}
+	})
+}

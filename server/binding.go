@@ -29,7 +29,7 @@ func (s *Server) bind(c echo.Context, fs *flowState, binding string) error {
 		fs.Binding, fs.BindingMode = bindingHash(binding), bindParam
 		return nil
 	}
-	value := newBindingValue()
+	value := randomValue()
 	if ck, err := c.Cookie(bindingCookie); err == nil && validCookieValue(ck.Value) {
 		value = ck.Value
 	}
@@ -38,7 +38,9 @@ func (s *Server) bind(c echo.Context, fs *flowState, binding string) error {
 	return nil
 }
 
-func newBindingValue() string {
+// randomValue is 144 random bits, base64url: a binding cookie value or a
+// logout state.
+func randomValue() string {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)

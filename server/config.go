@@ -259,34 +259,6 @@ func globalConfig(g *globalEnv, getenv func(string) string, dev *DevFlags, ps *p
 	return cfg
 }
 
-// devKeys gives dev mode keys and an issuer of its own, whatever the
-// environment holds: a dev server that signed with production keys would
-// mint tokens a production API accepts, for anyone who types an email.
-func (cfg *Config) devKeys(g *globalEnv, ps *problems) {
-	for name, v := range map[string]string{
-		"EDGEAUTH_STATE_KEYS": g.StateKeys, "EDGEAUTH_SIGNING_KEYS": g.SigningKeys,
-		"EDGEAUTH_TOKEN_ISSUER": g.TokenIssuer, "EDGEAUTH_TOKEN_AUDIENCE": g.TokenAudience,
-	} {
-		if v != "" {
-			cfg.Ignored = append(cfg.Ignored, name)
-		}
-	}
-	slices.Sort(cfg.Ignored)
-	k, _, err := statecodec.GenerateKey()
-	if err != nil {
-		ps.add("EDGEAUTH_STATE_KEYS", "generate: %v", err)
-	}
-	cfg.StateKeys = []statecodec.Key{k}
-	raw, err := apitoken.GenerateSigningKey("ES256")
-	if err == nil {
-		cfg.SigningKeys, err = apitoken.ParseSigningKeys(string(raw))
-	}
-	if err != nil {
-		ps.add("EDGEAUTH_SIGNING_KEYS", "generate: %v", err)
-	}
-	cfg.TokenIssuer, cfg.TokenAudience = cfg.PublicURL, cfg.PublicURL
-}
-
 // providerNames returns the valid, distinct names of EDGEAUTH_PROVIDERS.
 func providerNames(raw []string, ps *problems) []string {
 	var names []string

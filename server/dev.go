@@ -6,11 +6,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/edgeauth/edgeauth/apitoken"
 	"github.com/edgeauth/edgeauth/oidc"
 	"github.com/edgeauth/edgeauth/oidc/oidctest"
+	"github.com/edgeauth/edgeauth/statecodec"
 )
 
 // DevProviderName is the embedded provider of `edgeauth dev`.
@@ -87,4 +90,32 @@ func NewDevOP(d *DevClient) (http.Handler, error) {
 func (s *Server) demoPage(c echo.Context) error {
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
 	return c.HTMLBlob(http.StatusOK, demoHTML)
+}
+
+// devKeys gives dev mode keys and an issuer of its own, whatever the
+// environment holds: a dev server that signed with production keys would
+// mint tokens a production API accepts, for anyone who types an email.
+func (cfg *Config) devKeys(g *globalEnv, ps *problems) {
+	for name, v := range map[string]string{
+		"EDGEAUTH_STATE_KEYS": g.StateKeys, "EDGEAUTH_SIGNING_KEYS": g.SigningKeys,
+		"EDGEAUTH_TOKEN_ISSUER": g.TokenIssuer, "EDGEAUTH_TOKEN_AUDIENCE": g.TokenAudience,
+	} {
+		if v != "" {
+			cfg.Ignored = append(cfg.Ignored, name)
+		}
+	}
+	slices.Sort(cfg.Ignored)
+	k, _, err := statecodec.GenerateKey()
+	if err != nil {
+		ps.add("EDGEAUTH_STATE_KEYS", "generate: %v", err)
+	}
+	cfg.StateKeys = []statecodec.Key{k}
+	raw, err := apitoken.GenerateSigningKey("ES256")
+	if err == nil {
+		cfg.SigningKeys, err = apitoken.ParseSigningKeys(string(raw))
+	}
+	if err != nil {
+		ps.add("EDGEAUTH_SIGNING_KEYS", "generate: %v", err)
+	}
+	cfg.TokenIssuer, cfg.TokenAudience = cfg.PublicURL, cfg.PublicURL
 }

@@ -557,3 +557,18 @@ func BenchmarkMintAccessToken(b *testing.B) {
 		}
 	}
 }
+
+// TestURLsAreNotHTMLEscaped: the answer shows "&" where a developer
+// expects it, not "\u0026" (encoding/json's HTML escaping).
+func TestURLsAreNotHTMLEscaped(t *testing.T) {
+	h := newHarness(t)
+	res, err := h.client.Get(h.edge.URL + "/oauth2/url?provider=op")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if strings.Contains(string(raw), `\u0026`) || !strings.Contains(string(raw), "&code_challenge=") {
+		t.Errorf("URL escaped for HTML: %s", raw)
+	}
+}

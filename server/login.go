@@ -189,7 +189,7 @@ func (s *Server) token(c echo.Context) error {
 		// This state's login is done: a new cookie makes it useless in
 		// this browser, so a leaked authorization URL cannot be used to
 		// log the person in as someone else (login CSRF).
-		s.setBindingCookie(c, newBindingValue())
+		s.setBindingCookie(c, randomValue())
 	}
 	logoutURL, err := p.rp.LogoutURL(ctx, oidc.LogoutRequest{IDTokenHint: res.Tokens.IDToken, PostLogoutRedirectURI: p.cfg.PostLogoutRedirectURI})
 	if err != nil && !isUnsupported(err) {

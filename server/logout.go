@@ -57,6 +57,11 @@ func (s *Server) revoke(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+type logoutResponse struct {
+	URL   string `json:"url"`
+	State string `json:"state"`
+}
+
 // maxLogoutStateLen bounds the state an app passes through the logout.
 const maxLogoutStateLen = 512
 
@@ -83,14 +88,21 @@ func (s *Server) logoutURL(c echo.Context) error {
 		}
 		redirect = r
 	}
+	// The provider sends the state back on the post-logout redirect; one is
+	// made when the app gives none, and returned, so the app can tell its
+	// own logout from a forged redirect.
+	state := q.Get("state")
+	if state == "" {
+		state = randomValue()
+	}
 	u, err := p.rp.LogoutURL(c.Request().Context(), oidc.LogoutRequest{
 		IDTokenHint:           q.Get("id_token_hint"),
 		PostLogoutRedirectURI: redirect,
-		State:                 q.Get("state"),
+		State:                 state,
 	})
 	if err != nil {
 		return providerProblem(err)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, map[string]string{"url": u})
+	return c.JSON(http.StatusOK, logoutResponse{URL: u, State: state})
 }

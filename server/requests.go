@@ -101,3 +101,18 @@ func checkFields(fields ...field) error {
 	}
 	return badRequest(strings.Join(parts, "; "))
 }
+
+// jsonSerializer writes answers without HTML escaping: URLs keep their
+// "&" (not "\u0026"), which is what a developer copies from a terminal.
+// Every answer is application/json under a CSP that renders nothing, so
+// the escaping protects no page.
+type jsonSerializer struct{ echo.DefaultJSONSerializer }
+
+func (jsonSerializer) Serialize(c echo.Context, v any, indent string) error {
+	enc := json.NewEncoder(c.Response())
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	return enc.Encode(v)
+}

@@ -117,6 +117,7 @@ func (s *Server) Handler() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler
+	e.JSONSerializer = jsonSerializer{}
 	e.IPExtractor = ipExtractor(s.cfg.TrustedProxies)
 	// The access log is outermost but for the request id: it sees the
 	// status actually sent, panics included.

@@ -104,6 +104,10 @@ func decodeKey(s string) ([]byte, error) {
 		if len(b) != KeySize {
 			return nil, fmt.Errorf("decodes to %d bytes, want %d", len(b), KeySize)
 		}
+		if bytes.Equal(b, make([]byte, KeySize)) {
+			// A placeholder, not a key: everyone can open and forge with it.
+			return nil, errors.New("is all zeros: make a real key with `edgeauth keygen`")
+		}
 		return b, nil
 	}
 	return nil, errors.New("not base64 or base64url")

@@ -34,6 +34,7 @@ func TestParseKeys(t *testing.T) {
 		{"not base64", raw(k1) + "," + strings.Repeat("!", 43), nil, "key 2 of 2: not base64"},
 		{"mixed alphabets", "-" + base64.StdEncoding.EncodeToString(k2)[1:], nil, "key 1 of 1"},
 		{"line break inside", raw(k1)[:20] + "\n" + raw(k1)[20:], nil, "key 1 of 1: not base64"},
+		{"all zeros (a placeholder)", raw(make([]byte, 32)), nil, "key 1 of 1: is all zeros"},
 		{"duplicate", raw(k1) + "," + raw(k2) + "," + base64.StdEncoding.EncodeToString(k1), nil, "key 3 of 3: same as key 1"},
 	}
 	for _, tc := range tests {
