@@ -757,11 +757,12 @@ func TestLogoutURL(t *testing.T) {
 		{
 			name:       "everything",
 			query:      url.Values{"provider": {"op"}, "id_token_hint": {"ID-TOKEN"}, "post_logout_redirect_uri": {alt}, "state": {"app-state-123"}},
-			want:       url.Values{"client_id": {testClientID}, "id_token_hint": {"ID-TOKEN"}, "post_logout_redirect_uri": {alt}, "state": {"app-state-123"}},
+			want:       url.Values{"client_id": {testClientID}, "id_token_hint": {"ID-TOKEN"}, "post_logout_redirect_uri": {alt}},
 			wantStatus: 200,
 		},
 		{
-			name:       "default post-logout redirect",
+			// A state is made when the app gives none (returned with the URL).
+			name:       "default post-logout redirect, state made",
 			query:      url.Values{"provider": {"op"}},
 			want:       url.Values{"client_id": {testClientID}, "post_logout_redirect_uri": {testRedirect}},
 			wantStatus: 200,
@@ -809,7 +810,7 @@ func TestLogoutURL(t *testing.T) {
 			if a.status != tc.wantStatus || a.header.Get("Cache-Control") != "no-store" {
 				t.Fatalf("%d %s (Cache-Control %q)", a.status, a.body, a.header.Get("Cache-Control"))
 			}
-			var out struct{ URL string }
+			var out struct{ URL, State string }
 			if err := json.Unmarshal(a.body, &out); err != nil {
 				t.Fatal(err)
 			}
@@ -820,8 +821,17 @@ func TestLogoutURL(t *testing.T) {
 			if got := u.Scheme + "://" + u.Host + u.Path; got != h.op.EndpointURL(oidctest.EndSessionEndpoint) {
 				t.Errorf("logout URL %s, want the end_session_endpoint %s", got, h.op.EndpointURL(oidctest.EndSessionEndpoint))
 			}
-			if got := u.Query(); got.Encode() != tc.want.Encode() {
-				t.Errorf("query %v, want %v", got, tc.want)
+			got := u.Query()
+			state := got.Get("state")
+			got.Del("state")
+			if got.Encode() != tc.want.Encode() {
+				t.Errorf("query %v, want %v (and a state)", got, tc.want)
+			}
+			switch want := tc.query.Get("state"); {
+			case want != "" && (state != want || out.State != want):
+				t.Errorf("state %q in the URL, %q in the answer; want the app's %q", state, out.State, want)
+			case want == "" && (len(state) < 22 || out.State != state):
+				t.Errorf("made state %q in the URL, %q in the answer: want one of at least 128 bits, returned", state, out.State)
 			}
 		})
 	}
@@ -834,7 +844,7 @@ func TestLogoutURLAcceptedByProvider(t *testing.T) {
 	h := newHarness(t)
 	tr := h.fullLogin()
 	q := url.Values{"provider": {"op"}, "id_token_hint": {tr.Provider.IDToken}, "state": {"xyz"}}
-	var out struct{ URL string }
+	var out struct{ URL, State string }
 	if res := h.get("/oauth2/logout-url?"+q.Encode(), &out); res.StatusCode != 200 {
 		t.Fatalf("%d", res.StatusCode)
 	}
