@@ -99,7 +99,14 @@ func FuzzRefreshBody(f *testing.F) {
 }
 
 func FuzzConvertBody(f *testing.F) {
-	fuzzBody(f, newHarness(f), "/oauth2/convert-token", []string{
+	h := newHarness(f)
+	tok, err := h.op.IssueTokens(testClientID, testEmail, "n-0123456789")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(mustJSON(map[string]string{"provider": "op", "token": tok.IDToken, "nonce": "n-0123456789"})))
+	f.Add([]byte(mustJSON(map[string]string{"provider": "op", "token": tok.AccessToken, "token_type": "access_token"})))
+	fuzzBody(f, h, "/oauth2/convert-token", []string{
 		`{"provider":"op","token":"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln"}`,
 		`{"provider":"op","token":"opaque-access-token","token_type":"access_token"}`,
 		`{"provider":"op","token":"t","token_type":"id_token","nonce":"n"}`,

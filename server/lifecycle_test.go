@@ -660,6 +660,31 @@ func TestRevoke(t *testing.T) {
 			wantStatus: 400, wantCode: CodeUnsupportedOperation, wantDetail: "REFRESH_TTL",
 		},
 		{
+			// Sending it on would answer 204 while the provider refresh
+			// token inside lives on, and hand our token to the provider.
+			name: "our expired refresh token",
+			body: func(h *harness, tr tokenResponse) (map[string]string, *revoked) {
+				h.clock.Advance(24*time.Hour + time.Second)
+				return map[string]string{"provider": "op", "token": tr.API.Refresh}, nil
+			},
+			wantStatus: 401, wantCode: CodeExpiredToken, wantDetail: "revoke the provider's refresh token",
+		},
+		{
+			name: "our access token",
+			body: func(_ *harness, tr tokenResponse) (map[string]string, *revoked) {
+				return map[string]string{"provider": "op", "token": tr.API.Access, "token_type_hint": "access_token"}, nil
+			},
+			wantStatus: 400, wantCode: CodeUnsupportedOperation, wantDetail: "ACCESS_TTL",
+		},
+		{
+			name: "our expired access token",
+			body: func(h *harness, tr tokenResponse) (map[string]string, *revoked) {
+				h.clock.Advance(time.Hour)
+				return map[string]string{"provider": "op", "token": tr.API.Access}, nil
+			},
+			wantStatus: 400, wantCode: CodeUnsupportedOperation, wantDetail: "ACCESS_TTL",
+		},
+		{
 			name: "our refresh token named with another provider",
 			body: func(_ *harness, tr tokenResponse) (map[string]string, *revoked) {
 				return map[string]string{"provider": "bare", "token": tr.API.Refresh}, nil
