@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -223,6 +224,29 @@ func TestRefreshRotates(t *testing.T) {
 		if r.GrantType != "refresh_token" || r.ClientID != testClientID || r.ClientAuth != "client_secret_basic" || r.Error != "" {
 			t.Errorf("token request %+v, want a refresh_token grant by %s with client_secret_basic", r, testClientID)
 		}
+	}
+}
+
+// TestRefreshKeepsProviderRotation: a provider that rotates its refresh
+// token on use gets the new one next time (the old one may be dead), and
+// the login's auth_time stays: a refresh is no new authentication.
+func TestRefreshKeepsProviderRotation(t *testing.T) {
+	h := newHarness(t)
+	tr := h.fullLogin()
+	loginAuthTime, _ := h.accessClaims(t, tr.API.Access).Get("auth_time")
+	h.op.SetFaults(oidctest.Faults{TokenResponse: func(r map[string]any) { r["refresh_token"] = "rotated-at-the-provider" }})
+	h.clock.Advance(time.Hour)
+	var next tokenResponse
+	if res := h.post("/oauth2/refresh", map[string]string{"refresh": tr.API.Refresh}, &next); res.StatusCode != http.StatusOK {
+		t.Fatalf("refresh: %d", res.StatusCode)
+	}
+	rs, err := h.srv.refresh.Open(next.API.Refresh)
+	if err != nil || rs.ProviderRefresh != "rotated-at-the-provider" {
+		t.Errorf("sealed provider refresh token %q (%v), want the rotated one", rs.ProviderRefresh, err)
+	}
+	authTime, _ := h.accessClaims(t, next.API.Access).Get("auth_time")
+	if loginAuthTime == nil || fmt.Sprint(authTime) != fmt.Sprint(loginAuthTime) {
+		t.Errorf("auth_time %v after refresh, %v at login", authTime, loginAuthTime)
 	}
 }
 
