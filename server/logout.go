@@ -1,11 +1,13 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/edgeauth/edgeauth/apitoken"
 	"github.com/edgeauth/edgeauth/oidc"
 )
 
@@ -42,7 +44,8 @@ func (s *Server) revoke(c echo.Context) error {
 		return err
 	}
 	token, hint := req.Token, req.TokenTypeHint
-	if sess, err := s.refresh.Open(req.Token); err == nil {
+	switch sess, err := s.refresh.Open(req.Token); {
+	case err == nil:
 		switch {
 		case sess.Provider != p.cfg.Name:
 			return problem(http.StatusBadRequest, CodeProviderMismatch, "this refresh token belongs to a session of another provider", nil)
@@ -50,6 +53,16 @@ func (s *Server) revoke(c echo.Context) error {
 			return problem(http.StatusBadRequest, CodeUnsupportedOperation, "this session holds no provider refresh token to revoke; edgeauth's own refresh tokens cannot be revoked without storage and expire after EDGEAUTH_REFRESH_TTL", nil)
 		}
 		token, hint = sess.ProviderRefresh, "refresh_token"
+	case errors.Is(err, apitoken.ErrExpired):
+		// Ours, but its content can no longer be read. Sent on, it would
+		// reach the provider, which answers 200 for a token it does not
+		// know (RFC 7009 §2.2), and the grant inside would live on.
+		return problem(http.StatusUnauthorized, CodeExpiredToken, "this refresh token has expired, so the provider refresh token sealed inside can no longer be read: revoke the provider's refresh token (provider.refresh_token of the login answer) instead", nil)
+	}
+	// Our own access tokens never go to the provider: it cannot revoke
+	// them, and it has no business holding them.
+	if _, err := s.verifier.Verify(req.Token); err == nil || errors.Is(err, apitoken.ErrExpired) {
+		return problem(http.StatusBadRequest, CodeUnsupportedOperation, "this is an edgeauth access token: it cannot be revoked without storage and expires after EDGEAUTH_ACCESS_TTL", nil)
 	}
 	if err := p.rp.Revoke(c.Request().Context(), token, hint); err != nil {
 		return providerProblem(err)
