@@ -947,8 +947,9 @@ func TestVerify(t *testing.T) {
 		wantUser     string // "login": the login's user id
 		wantEmailHdr string
 	}{
-		{name: "valid", auth: func(_ *testing.T, _ *harness, tr tokenResponse) string { return "Bearer " + tr.API.Access }, wantStatus: 200, wantUser: "login"},
-		{name: "scheme is case-insensitive", auth: func(_ *testing.T, _ *harness, tr tokenResponse) string { return "bearer " + tr.API.Access }, wantStatus: 200, wantUser: "login"},
+		// The login's verified email rides in the access token, so the proxy can pass it on.
+		{name: "valid", auth: func(_ *testing.T, _ *harness, tr tokenResponse) string { return "Bearer " + tr.API.Access }, wantStatus: 200, wantUser: "login", wantEmailHdr: "ada@example.com"},
+		{name: "scheme is case-insensitive", auth: func(_ *testing.T, _ *harness, tr tokenResponse) string { return "bearer " + tr.API.Access }, wantStatus: 200, wantUser: "login", wantEmailHdr: "ada@example.com"},
 		{
 			name: "email claim becomes a header",
 			auth: func(t *testing.T, h *harness, _ tokenResponse) string {
