@@ -1,13 +1,19 @@
-// Command go is an edgeauth user webhook receiver using userhook.Verify.
+// Command go is an edgeauth backend: a user webhook receiver using userhook.Verify, and an
+// API whose routes require edgeauth's API access token (auth.go, on the apitoken package).
 //
 // edgeauth POSTs a signed event at every login (Standard Webhooks format); this server checks
 // the signature and the timestamp window, finds or creates the user, and answers
 // 200 {"user_id": ..., "claims": {...}} to let the person in or 403 {"message": ...} to refuse.
+// The user_id becomes the API token's sub: GET /api/me, with the token, returns that user.
 //
 // Environment:
 //
 //	PORT                      port to listen on (default 8081; 0 picks a free one)
 //	EDGEAUTH_USERHOOK_SECRET  whsec_... secret(s), space-separated while rotating
+//	EDGEAUTH_TOKEN_ISSUER     the API tokens' issuer: edgeauth's own setting, else its PUBLIC_URL
+//	                          (default http://localhost:8080, which `edgeauth dev` uses)
+//	EDGEAUTH_TOKEN_AUDIENCE   the API tokens' audience (default: the issuer, as in edgeauth)
+//	USERS_FILE                optional JSON file that keeps the users (an array), else memory only
 //	DENY_DOMAINS              comma-separated email domains to refuse, e.g. "example.org,spam.test"
 //	EVENTS_LOG                optional file; each verified event is appended as one JSON line
 package main
@@ -45,7 +51,16 @@ func main() {
 
 // run serves until ctx ends. It prints "listening on :<port>" once the port is open.
 func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	h, err := newHandler(getenv, log.New(stderr, "", log.LstdFlags))
+	logger := log.New(stderr, "", log.LstdFlags)
+	h, err := newHandler(getenv, logger)
+	if err != nil {
+		return err
+	}
+	issuer := getenv("EDGEAUTH_TOKEN_ISSUER")
+	if issuer == "" {
+		issuer = "http://localhost:8080"
+	}
+	auth, err := NewAuth(issuer, getenv("EDGEAUTH_TOKEN_AUDIENCE"), "", logger)
 	if err != nil {
 		return err
 	}
@@ -64,6 +79,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("POST /", h)
+	mux.Handle("GET /api/me", auth.RequireAuth(http.HandlerFunc(h.me)))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -77,20 +93,16 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	return nil
 }
 
-// handler answers edgeauth's events. users stands in for your user table.
+// handler answers edgeauth's events and the API.
 type handler struct {
 	secret      string
 	denyDomains map[string]bool
 	eventsLog   string
 	log         *log.Logger
+	users       *userStore
 
-	mu    sync.Mutex
-	users map[identity]string // provider+subject → user id
+	mu sync.Mutex // serialises appends to eventsLog
 }
-
-// identity keys a user: the subject is stable per provider, an email address is not (it can
-// change, or be reused).
-type identity struct{ provider, subject string }
 
 func newHandler(getenv func(string) string, logger *log.Logger) (*handler, error) {
 	secret := getenv("EDGEAUTH_USERHOOK_SECRET")
@@ -104,9 +116,12 @@ func newHandler(getenv func(string) string, logger *log.Logger) (*handler, error
 			deny[d] = true
 		}
 	}
+	users, err := openUserStore(getenv("USERS_FILE"))
+	if err != nil {
+		return nil, err
+	}
 	return &handler{
-		secret: secret, denyDomains: deny, eventsLog: getenv("EVENTS_LOG"), log: logger,
-		users: map[identity]string{},
+		secret: secret, denyDomains: deny, eventsLog: getenv("EVENTS_LOG"), log: logger, users: users,
 	}, nil
 }
 
@@ -142,16 +157,31 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Look up or create the user. edgeauth retries with the same webhook-id when an answer is
 	// lost, so this must be idempotent: a second call finds the same user.
-	key := identity{event.Data.Provider, event.Data.Subject}
-	h.mu.Lock()
-	userID, ok := h.users[key]
-	if !ok {
-		userID = fmt.Sprintf("user-%d", len(h.users)+1)
-		h.users[key] = userID
+	user, err := h.users.findOrCreate(event.Data.Provider, event.Data.Subject, email, time.Now())
+	if err != nil {
+		// A 5xx makes edgeauth retry with the same webhook-id.
+		h.log.Printf("%s %s -> 500: %v", event.Type, id, err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "cannot store the user"})
+		return
 	}
-	h.mu.Unlock()
-	h.log.Printf("%s %s -> 200 %s", event.Type, id, userID)
-	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "claims": map[string]string{"role": "member"}})
+	h.log.Printf("%s %s -> 200 %s", event.Type, id, user.ID)
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": user.ID, "claims": map[string]string{"role": "member"}})
+}
+
+// me is GET /api/me behind RequireAuth: the token's subject and email, and the user the
+// webhook created for that subject (null when edgeauth runs without this webhook).
+func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+	tok, ok := TokenFrom(r.Context())
+	if !ok {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "route not behind RequireAuth"})
+		return
+	}
+	email, _ := tok.Claims["email"].(string)
+	var user *User
+	if u, ok := h.users.byUserID(tok.Subject); ok {
+		user = &u
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sub": tok.Subject, "email": email, "user": user})
 }
 
 // logEvent appends the verified event as one compact JSON line, for the CI check.

@@ -1,19 +1,27 @@
-// An edgeauth user webhook receiver: express + the standardwebhooks package.
+// An edgeauth backend: a user webhook receiver (express + the standardwebhooks package) and
+// an API whose routes require edgeauth's API access token (auth.js: jose).
 //
 // edgeauth POSTs a signed event at every login (Standard Webhooks format); this server checks
 // the signature and the timestamp window, finds or creates the user, and answers
 // 200 {"user_id": ..., "claims": {...}} to let the person in or 403 {"message": ...} to refuse.
+// The user_id becomes the API token's sub: GET /api/me, with the token, returns that user.
 //
 // Environment:
 //   PORT                      port to listen on (default 8081; 0 picks a free one)
 //   EDGEAUTH_USERHOOK_SECRET  whsec_... secret(s), space-separated while rotating
+//   EDGEAUTH_TOKEN_ISSUER     the API tokens' issuer: edgeauth's own setting, else its PUBLIC_URL
+//                             (default http://localhost:8080, which `edgeauth dev` uses)
+//   EDGEAUTH_TOKEN_AUDIENCE   the API tokens' audience (default: the issuer, as in edgeauth)
+//   USERS_FILE                optional JSON file that keeps the users (an array), else memory only
 //   DENY_DOMAINS              comma-separated email domains to refuse, e.g. "example.org,spam.test"
 //   EVENTS_LOG                optional file; each verified event is appended as one JSON line
 "use strict";
 
 const fs = require("node:fs");
+const path = require("node:path");
 const express = require("express");
 const { Webhook } = require("standardwebhooks");
+const { requireAuth } = require("./auth");
 
 function loadSecrets(value) {
   const secrets = (value || "").split(/\s+/).filter(Boolean);
@@ -45,6 +53,46 @@ function verify(hooks, rawBody, headers) {
   throw lastError;
 }
 
+// openUserStore stands in for your user table: in memory, and in a JSON file (an array of
+// users) when file is set, so that it survives a restart and a test can read it. Users are
+// keyed by provider + subject: the subject is stable per provider, an email address is not
+// (it can change, or be reused).
+function openUserStore(file) {
+  let rows = [];
+  if (file && fs.existsSync(file)) {
+    rows = JSON.parse(fs.readFileSync(file, "utf8"));
+    if (!Array.isArray(rows)) throw new Error(`${file} does not hold a JSON array`);
+  }
+  const key = (provider, subject) => JSON.stringify([provider, subject]);
+  const byKey = new Map(rows.map((u) => [key(u.provider, u.subject), u]));
+  const byId = new Map(rows.map((u) => [u.id, u]));
+  function save() {
+    if (!file) return;
+    // Through a rename, so that a reader never sees half a file.
+    const tmp = path.join(path.dirname(file), `.users-${process.pid}.json`);
+    fs.writeFileSync(tmp, JSON.stringify(rows, null, 2) + "\n");
+    fs.renameSync(tmp, file);
+  }
+  return {
+    findOrCreate(provider, subject, email) {
+      const found = byKey.get(key(provider, subject));
+      if (found) return found;
+      const user = { id: `user-${rows.length + 1}`, provider, subject, email, created_at: new Date().toISOString() };
+      rows.push(user);
+      try {
+        save();
+      } catch (err) {
+        rows.pop();
+        throw err;
+      }
+      byKey.set(key(provider, subject), user);
+      byId.set(user.id, user);
+      return user;
+    },
+    byId: (id) => byId.get(id),
+  };
+}
+
 function main() {
   let hooks;
   try {
@@ -58,12 +106,24 @@ function main() {
   );
   const eventsLog = process.env.EVENTS_LOG || "";
 
-  // Stands in for your user table. Key users by provider + subject: the subject is stable
-  // per provider, an email address is not (it can change, or be reused).
-  const users = new Map();
+  let users;
+  try {
+    users = openUserStore(process.env.USERS_FILE || "");
+  } catch (err) {
+    console.error(`USERS_FILE: ${err.message}`);
+    process.exit(2);
+  }
+  const issuer = process.env.EDGEAUTH_TOKEN_ISSUER || "http://localhost:8080";
+  const audience = process.env.EDGEAUTH_TOKEN_AUDIENCE || issuer;
 
   const app = express();
   app.get("/healthz", (req, res) => res.json({ status: "ok" }));
+
+  // The token's sub is the user_id this receiver gave edgeauth: look the user up by it.
+  app.get("/api/me", requireAuth({ issuer, audience }), (req, res) => {
+    const { sub, email } = req.auth;
+    res.json({ sub, email: email ?? "", user: users.byId(sub) ?? null });
+  });
 
   // The signature covers the raw bytes: take the body as a Buffer, never re-encoded JSON.
   app.post("/{*path}", express.raw({ type: () => true, limit: "1mb" }), (req, res) => {
@@ -95,14 +155,16 @@ function main() {
 
     // Look up or create the user. edgeauth retries with the same webhook-id when an answer
     // is lost, so this must be idempotent: a second call finds the same user.
-    const key = JSON.stringify([data.provider || "", data.subject || ""]);
-    let userId = users.get(key);
-    if (userId === undefined) {
-      userId = `user-${users.size + 1}`;
-      users.set(key, userId);
+    let user;
+    try {
+      user = users.findOrCreate(String(data.provider || ""), String(data.subject || ""), email);
+    } catch (err) {
+      // A 5xx makes edgeauth retry with the same webhook-id.
+      console.error(`${event.type} ${req.get("webhook-id")} -> 500: ${err.message}`);
+      return res.status(500).json({ error: "cannot store the user" });
     }
-    console.log(`${event.type} ${req.get("webhook-id")} -> 200 ${userId}`);
-    res.json({ user_id: userId, claims: { role: "member" } });
+    console.log(`${event.type} ${req.get("webhook-id")} -> 200 ${user.id}`);
+    res.json({ user_id: user.id, claims: { role: "member" } });
   });
 
   // Body too large or unreadable: answer JSON, not express's HTML page.
