@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -57,19 +56,10 @@ func TestExampleReceiversThroughLogin(t *testing.T) {
 			return []string{lookPath(t, "the Python receiver needs python3 (3.8+): apt-get install python3", "python3"), "receiver.py"}
 		}, os.Interrupt},
 		{"node", "examples/node", func(t *testing.T, dir string) []string {
-			return []string{nodeProject(t, dir, "standardwebhooks", "the Node receiver needs Node.js 18+ with npm"), "server.js"}
+			return []string{nodeProject(t, dir, "jose", "the Node receiver needs Node.js 20.19+ with npm"), "server.js"}
 		}, syscall.SIGTERM},
 		{"go", "examples/go", func(t *testing.T, dir string) []string {
-			goCmd := lookPath(t, "the Go receiver needs the go command in PATH", "go")
-			bin := filepath.Join(t.TempDir(), "receiver")
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-			defer cancel()
-			build := exec.CommandContext(ctx, goCmd, "build", "-o", bin, ".")
-			build.Dir = dir
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("go build in %s: %v\n%s", dir, err, out)
-			}
-			return []string{bin}
+			return []string{goBuild(t, dir)}
 		}, syscall.SIGTERM},
 	}
 	for _, rc := range receivers {
