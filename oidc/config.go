@@ -140,6 +140,12 @@ type Config struct {
 	// Now is the clock for the time checks of ID tokens (exp, iat, nbf);
 	// nil means time.Now.
 	Now func() time.Time
+
+	// Observe, when set, is told about every request made to the provider
+	// once its answer is read (see [Call]), for metrics. It is called on
+	// the requesting goroutine, concurrently for concurrent requests, and
+	// must not block.
+	Observe func(Call)
 }
 
 // isOAuthParam reports the authorization request parameters edgeauth

@@ -172,7 +172,7 @@ func (p *Provider) accepted(client string) bool {
 // issued to an accepted client, unexpired and about a subject (§2.2).
 func (p *Provider) convertIntrospected(ctx context.Context, eps *endpoints, token string) (*Identity, error) {
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
-	status, body, err := p.postForm(ctx, eps.introspection, form)
+	status, body, err := p.postForm(ctx, CallIntrospection, eps.introspection, form)
 	if err != nil {
 		return nil, newError(CodeUnavailable, "introspection", err, "introspection: %s", safeCause(err))
 	}
@@ -270,7 +270,7 @@ func (p *Provider) convertGitHub(ctx context.Context, eps *endpoints, token stri
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
 	req.Header.Set("User-Agent", userAgent)
 	req.SetBasicAuth(p.cfg.ClientID, p.cfg.ClientSecret)
-	status, ans, err := p.do(req)
+	status, ans, err := p.do(CallTokenCheck, req)
 	if err != nil {
 		return nil, newError(CodeUnavailable, "token_check", err, "token_check: %s", safeCause(err))
 	}
@@ -325,7 +325,7 @@ func (p *Provider) convertGoogle(ctx context.Context, eps *endpoints, token stri
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	status, body, err := p.do(req)
+	status, body, err := p.do(CallTokenCheck, req)
 	if err != nil {
 		return nil, newError(CodeUnavailable, "tokeninfo", err, "tokeninfo: %s", safeCause(err))
 	}

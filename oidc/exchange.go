@@ -123,7 +123,9 @@ func (p *Provider) tokenRequest(ctx context.Context, do func(ctx context.Context
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
+	start := time.Now()
 	tok, err := do(ctx)
+	p.observe(CallToken, start, tokenStatus(err), tokenCallError(err))
 	if err != nil {
 		return nil, tokenError(err)
 	}
@@ -162,6 +164,28 @@ func tokenError(err error) error {
 		return newError(CodeUnavailable, "token", cause, "token: provider answered HTTP %d", status)
 	}
 	return newError(CodeUnavailable, "token", cause, "token: %s", safeCause(err))
+}
+
+// tokenStatus is the token endpoint's status as far as x/oauth2 tells it:
+// 200 on success, the answer's status for a RetrieveError, 0 otherwise.
+func tokenStatus(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil {
+		return re.Response.StatusCode
+	}
+	return 0
+}
+
+// tokenCallError is the Call.Err of a token request: an OAuth error answer
+// under 500 (invalid_grant, …) is an answer, so no error, as in
+// tokenError; anything else is.
+func tokenCallError(err error) error {
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.ErrorCode != "" && re.Response != nil && re.Response.StatusCode < http.StatusInternalServerError {
+		return nil
+	}
+	return err
 }
 
 // oauthErrorCode passes a registered-looking error code (RFC 6749 §5.2)

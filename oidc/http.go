@@ -55,13 +55,15 @@ var errTooLarge = errors.New("response body exceeds the size limit")
 
 // getJSON GETs url with the per-call timeout and decodes a JSON answer of
 // at most limit bytes into v. With needJSON, the Content-Type must say
-// JSON; discovery and JWKS are decoded whatever they are labelled.
-func (p *Provider) getJSON(ctx context.Context, url string, limit int64, bearer string, needJSON bool, v any) error {
+// JSON; discovery and JWKS are decoded whatever they are labelled. It
+// returns the answer's status (0 when none came); a status other than 200
+// is an errStatus.
+func (p *Provider) getJSON(ctx context.Context, url string, limit int64, bearer string, needJSON bool, v any) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
@@ -71,38 +73,39 @@ func (p *Provider) getJSON(ctx context.Context, url string, limit int64, bearer 
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return errStatus{resp.StatusCode}
+		return resp.StatusCode, errStatus{resp.StatusCode}
 	}
 	if needJSON {
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 		if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-			return fmt.Errorf("content type %q is not JSON", mt)
+			return resp.StatusCode, fmt.Errorf("content type %q is not JSON", mt)
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return err
+		return resp.StatusCode, err
 	}
 	if int64(len(body)) > limit {
-		return errTooLarge
+		return resp.StatusCode, errTooLarge
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("malformed JSON: %w", err)
+		return resp.StatusCode, fmt.Errorf("malformed JSON: %w", err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // postForm POSTs form to endpoint with the client authentication of the
 // token endpoint (OpenID Connect Core §9; RFC 7009 §2.1 and RFC 7662 §2.1
 // ask for the same) and returns the status and at most maxFormAnswer
-// bytes of the body, which may hold provider text: for logs only.
-func (p *Provider) postForm(ctx context.Context, endpoint string, form url.Values) (int, []byte, error) {
+// bytes of the body, which may hold provider text: for logs only. call
+// names the endpoint for Config.Observe.
+func (p *Provider) postForm(ctx context.Context, call, endpoint string, form url.Values) (int, []byte, error) {
 	if p.cfg.ClientAuth == ClientAuthPost {
 		form.Set("client_id", p.cfg.ClientID)
 		if p.cfg.ClientSecret != "" {
@@ -122,17 +125,20 @@ func (p *Provider) postForm(ctx context.Context, endpoint string, form url.Value
 		// RFC 6749 §2.3.1: form-encode id and secret before Basic.
 		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(p.cfg.ClientSecret))
 	}
-	return p.do(req)
+	return p.do(call, req)
 }
 
-// do sends req with the bounded client and reads a bounded answer.
-func (p *Provider) do(req *http.Request) (int, []byte, error) {
+// do sends req with the bounded client, reads a bounded answer and reports
+// the call to Config.Observe under the name call.
+func (p *Provider) do(call string, req *http.Request) (status int, body []byte, err error) {
+	start := time.Now()
+	defer func() { p.observe(call, start, status, err) }()
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFormAnswer+1))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxFormAnswer+1))
 	if err != nil {
 		return 0, nil, err
 	}

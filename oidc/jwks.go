@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
@@ -59,11 +60,15 @@ func (p *Provider) keyCache(uri string) *remote[*keySet] {
 	return p.keys
 }
 
-func (p *Provider) fetchKeys(ctx context.Context, uri string) (*keySet, error) {
+// fetchKeys fetches and parses the JWKS. A set without one usable key
+// counts as a failed call for Config.Observe: it cannot verify anything.
+func (p *Provider) fetchKeys(ctx context.Context, uri string) (set *keySet, err error) {
+	start, status := time.Now(), 0
+	defer func() { p.observe(CallJWKS, start, status, err) }()
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := p.getJSON(ctx, uri, maxJWKSBytes, "", false, &doc); err != nil {
+	if status, err = p.getJSON(ctx, uri, maxJWKSBytes, "", false, &doc); err != nil {
 		return nil, fmt.Errorf("get %s: %w", uri, err)
 	}
 	// Keys we cannot use are skipped silently: providers publish keys for

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Provider talks to one configured OAuth 2.0 / OpenID Connect provider. It
@@ -106,6 +107,65 @@ func (p *Provider) Discover(ctx context.Context) error {
 	return nil
 }
 
+// Endpoints are what a provider offers, discovery and Config overrides
+// merged and validated; "" where it offers nothing.
+type Endpoints struct {
+	Authorization, Token, Userinfo, JWKS, Revocation, EndSession, Introspection string
+	// IssParameter: the provider sends iss in authorization responses
+	// (RFC 9207 §3).
+	IssParameter bool
+}
+
+// Endpoints returns the provider's endpoints, discovering them if needed:
+// for `edgeauth check` and diagnostics. The error is an *Error.
+func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
+	eps, err := p.endpoints(ctx)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	return Endpoints{
+		Authorization: eps.auth, Token: eps.token, Userinfo: eps.userinfo, JWKS: eps.jwks,
+		Revocation: eps.revocation, EndSession: eps.endSession, Introspection: eps.introspection,
+		IssParameter: eps.issParam,
+	}, nil
+}
+
+// Keys fetches (or finds cached) the provider's JWKS and returns how many
+// usable signing keys it holds: for `edgeauth check`. An oauth2 provider
+// without a JWKS has none. The error is an *Error.
+func (p *Provider) Keys(ctx context.Context) (int, error) {
+	eps, err := p.endpoints(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if eps.jwks == "" {
+		return 0, nil
+	}
+	set, err := p.keyCache(eps.jwks).get(ctx)
+	if err != nil {
+		return 0, jwksError(err)
+	}
+	return len(set.keys), nil
+}
+
+// IssuerMismatchError is the cause (Error.Err) of a discovery document
+// whose issuer is not the configured one (OpenID Connect Discovery §4.3).
+// Neither value is secret, but Got is the provider's text: it stays out of
+// Error.Detail, which reaches clients.
+type IssuerMismatchError struct {
+	Expected, Got string
+}
+
+func (e *IssuerMismatchError) Error() string {
+	return fmt.Sprintf("discovery issuer %s, configured %s", clip(e.Got), clip(e.Expected))
+}
+
+// TrailingSlash reports whether the two issuers differ only by a
+// terminating "/", the most common way to get this wrong.
+func (e *IssuerMismatchError) TrailingSlash() bool {
+	return e.Expected != e.Got && strings.TrimSuffix(e.Expected, "/") == strings.TrimSuffix(e.Got, "/")
+}
+
 // endpoints returns the provider's endpoints, discovering them if needed.
 func (p *Provider) endpoints(ctx context.Context) (*endpoints, error) {
 	if p.static != nil {
@@ -139,15 +199,21 @@ type metadata struct {
 // Discovery §4). Its issuer must equal the configured one exactly (§4.3),
 // which stops a document served for one issuer from being used for
 // another.
-func (p *Provider) discover(ctx context.Context) (*endpoints, error) {
+//
+// An unusable document counts as a failed call for Config.Observe.
+func (p *Provider) discover(ctx context.Context) (_ *endpoints, err error) {
+	start, status := time.Now(), 0
+	defer func() { p.observe(CallDiscovery, start, status, err) }()
 	// §4.1: a terminating "/" of the issuer is removed before appending.
 	u := strings.TrimSuffix(p.cfg.Issuer, "/") + "/.well-known/openid-configuration"
 	var m metadata
-	if err := p.getJSON(ctx, u, maxDiscoveryBytes, "", false, &m); err != nil {
+	if status, err = p.getJSON(ctx, u, maxDiscoveryBytes, "", false, &m); err != nil {
 		return nil, fmt.Errorf("get %s: %w", u, err)
 	}
 	if m.Issuer != p.cfg.Issuer {
-		return nil, newError(CodeUnavailable, "discovery_issuer", fmt.Errorf("discovery issuer %s", clip(m.Issuer)),
+		// The client sees only the configured issuer (Detail); the one the
+		// provider named goes to the cause, for logs and `edgeauth check`.
+		return nil, newError(CodeUnavailable, "discovery_issuer", &IssuerMismatchError{Expected: p.cfg.Issuer, Got: m.Issuer},
 			"discovery: issuer: expected %s, got another", clip(p.cfg.Issuer))
 	}
 	eps := &endpoints{issParam: m.IssParameterSupported}

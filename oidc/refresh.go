@@ -86,7 +86,7 @@ func (p *Provider) Revoke(ctx context.Context, token, tokenTypeHint string) erro
 	if tokenTypeHint != "" {
 		form.Set("token_type_hint", tokenTypeHint)
 	}
-	status, body, err := p.postForm(ctx, eps.revocation, form)
+	status, body, err := p.postForm(ctx, CallRevocation, eps.revocation, form)
 	if err != nil {
 		return newError(CodeUnavailable, "revocation", err, "revocation: %s", safeCause(err))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 )
 
 // userinfo calls the userinfo endpoint (OpenID Connect Core §5.3, or an
@@ -18,7 +19,10 @@ func (p *Provider) userinfo(ctx context.Context, endpoint, accessToken string) (
 		return nil, "", newError(CodeUserinfoFailed, "userinfo", nil, "userinfo: no access token to call it with")
 	}
 	var body json.RawMessage
-	if err := p.getJSON(ctx, endpoint, maxUserinfoBytes, accessToken, true, &body); err != nil {
+	start := time.Now()
+	status, err := p.getJSON(ctx, endpoint, maxUserinfoBytes, accessToken, true, &body)
+	p.observe(CallUserinfo, start, status, err)
+	if err != nil {
 		return nil, "", newError(CodeUserinfoFailed, "userinfo", err, "userinfo: %s", safeCause(err))
 	}
 	var info map[string]any

@@ -12,17 +12,34 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwe"
 )
 
-// Open returns exactly one of these two errors, or nil. Callers compare with
-// errors.Is; the texts are safe to show.
+// Open returns ErrExpired, an error matching ErrInvalid, or nil. Callers
+// compare with errors.Is; the texts are safe to show.
 var (
-	// ErrInvalid is every failure to open a token other than its expiry:
-	// malformed, oversized, tampered, sealed under an unknown key or for
-	// another purpose. One error on purpose: no oracle for an attacker.
+	// ErrInvalid matches every failure to open a token other than its
+	// expiry: malformed, oversized, tampered, sealed under an unknown key or
+	// for another purpose. Answer a client with this one alone: telling it
+	// which check failed would give an attacker an oracle.
 	ErrInvalid = errors.New("statecodec: invalid token")
 	// ErrExpired means the token is authentic and for this purpose, but its
 	// sealed expiry has passed.
 	ErrExpired = errors.New("statecodec: expired token")
+
+	// ErrMalformed matches ErrInvalid: the token is not a compact JWE of the
+	// shape Seal makes (length, alphabet, segments, header members, alg,
+	// enc), so nothing was decrypted. For operators' metrics only.
+	ErrMalformed error = &invalidError{"statecodec: malformed token"}
+	// ErrUnknownKey matches ErrInvalid: the token is well formed but its kid
+	// names no key of the ring — typically a key retired too early, or
+	// replicas configured with different keys. For operators' metrics only.
+	ErrUnknownKey error = &invalidError{"statecodec: token sealed under an unknown key"}
 )
+
+// invalidError is a finer reason that still matches ErrInvalid, so callers
+// that only know ErrInvalid keep working.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string        { return e.msg }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 
 // MaxTokenLen bounds the tokens Open looks at and Seal produces, in bytes.
 // Longer input is refused before any parsing. It leaves room for a refresh
@@ -165,7 +182,10 @@ type envelope struct {
 // Open checks token and, when it is valid, unmarshals its payload into
 // payload (a pointer, as for json.Unmarshal; nil to only check the token).
 // It returns nil for a valid token, ErrExpired for an authentic token of
-// this purpose whose expiry has passed, and ErrInvalid for anything else.
+// this purpose whose expiry has passed, and an error matching ErrInvalid
+// for anything else: ErrMalformed or ErrUnknownKey when the token failed
+// before decryption for that reason, ErrInvalid itself when it names
+// another purpose, fails authentication, or its payload does not fit.
 // payload is written only after every check has passed; if the sealed payload does not
 // unmarshal into it, Open returns ErrInvalid and payload may be partly set.
 //
@@ -178,12 +198,15 @@ type envelope struct {
 // on; there is no leeway, because only edgeauth replicas seal and open and
 // a TTL of minutes dwarfs their clock skew.
 func (c *Codec) Open(purpose, token string, payload any) error {
-	if len(token) > MaxTokenLen || !validName(purpose) {
+	if !validName(purpose) {
 		return ErrInvalid
 	}
-	k := c.precheck(purpose, token)
-	if k == nil {
-		return ErrInvalid
+	if len(token) > MaxTokenLen {
+		return ErrMalformed
+	}
+	k, err := c.precheck(purpose, token)
+	if err != nil {
+		return err
 	}
 	plain, err := jwe.Decrypt([]byte(token), k.jwe)
 	if err != nil {

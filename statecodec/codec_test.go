@@ -128,8 +128,8 @@ func TestRotation(t *testing.T) {
 		{"old token, ring new+old", during, oldTok, nil},
 		{"new token, ring new+old", during, newTok, nil},
 		{"new token, ring new only", after, newTok, nil},
-		{"new token, ring old only (not yet rolled out)", before, newTok, statecodec.ErrInvalid},
-		{"old token, old key dropped", after, oldTok, statecodec.ErrInvalid},
+		{"new token, ring old only (not yet rolled out)", before, newTok, statecodec.ErrUnknownKey},
+		{"old token, old key dropped", after, oldTok, statecodec.ErrUnknownKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,7 +161,7 @@ func TestExpiry(t *testing.T) {
 		{"ttl rounds up to the second", t0.Add(100 * time.Millisecond), 300 * time.Millisecond, t0.Add(999 * time.Millisecond), nil, k},
 		{"rounded-up expiry still ends", t0.Add(100 * time.Millisecond), 300 * time.Millisecond, t0.Add(time.Second), statecodec.ErrExpired, k},
 		// Expiry is only reported for tokens that decrypt: no oracle.
-		{"expired under another key is invalid", t0, time.Minute, t0.Add(time.Hour), statecodec.ErrInvalid, testKey(t, 2)},
+		{"expired under another key is invalid", t0, time.Minute, t0.Add(time.Hour), statecodec.ErrUnknownKey, testKey(t, 2)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,7 +317,8 @@ func TestOpenRefuses(t *testing.T) {
 				purpose = "s"
 			}
 			var f flow
-			if err := c.Open(purpose, tc.token, &f); err != statecodec.ErrInvalid {
+			err := c.Open(purpose, tc.token, &f)
+			if !errors.Is(err, statecodec.ErrInvalid) || !isSentinel(err) {
 				t.Fatalf("Open = %v, want ErrInvalid", err)
 			}
 			if tc.jwxOpens {
@@ -401,14 +402,71 @@ func TestNew(t *testing.T) {
 	}
 }
 
-// TestErrorsAreSentinels: Open returns the two sentinels themselves, so no
+// TestErrorsAreSentinels: Open returns the sentinels themselves, so no
 // library text can ride along to a client.
 func TestErrorsAreSentinels(t *testing.T) {
 	c := newCodec(t, &clock{now: t0}, testKey(t, 1))
 	for _, tok := range []string{"", "a.b.c.d.e", "eyJ9..AAAAAAAAAAAAAAAA.AA.AAAAAAAAAAAAAAAAAAAAAA"} {
-		if err := c.Open("s", tok, nil); !errors.Is(err, statecodec.ErrInvalid) || err.Error() != "statecodec: invalid token" {
+		if err := c.Open("s", tok, nil); !errors.Is(err, statecodec.ErrInvalid) || !isSentinel(err) {
 			t.Errorf("Open(%q) = %v", tok, err)
 		}
+	}
+}
+
+func isSentinel(err error) bool {
+	switch err {
+	case statecodec.ErrInvalid, statecodec.ErrMalformed, statecodec.ErrUnknownKey, statecodec.ErrExpired:
+		return true
+	}
+	return false
+}
+
+// TestOpenReasons: the finer errors say why a token failed, for metrics
+// that show a key-rotation mistake, and all of them still match ErrInvalid
+// so a client never learns more than "invalid".
+func TestOpenReasons(t *testing.T) {
+	clk := &clock{now: t0}
+	k1, k2 := testKey(t, 1), testKey(t, 2)
+	c := newCodec(t, clk, k1)
+	good, err := c.Seal("s", "v", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := newCodec(t, clk, k2).Seal("s", "v", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := strings.Split(good, ".")
+	seg[3] = strings.Repeat("A", len(seg[3])) // same shape and kid, fails authentication
+	forged := strings.Join(seg, ".")
+	tests := []struct {
+		name, purpose, token string
+		want                 error
+	}{
+		{"garbage", "s", "not a token", statecodec.ErrMalformed},
+		{"empty", "s", "", statecodec.ErrMalformed},
+		{"too long", "s", strings.Repeat("A", statecodec.MaxTokenLen+1), statecodec.ErrMalformed},
+		{"another ring's key", "s", other, statecodec.ErrUnknownKey},
+		{"another purpose", "r", good, statecodec.ErrInvalid},
+		{"forged ciphertext", "s", forged, statecodec.ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.Open(tc.purpose, tc.token, nil)
+			if err != tc.want {
+				t.Fatalf("Open = %v, want %v", err, tc.want)
+			}
+			if !errors.Is(err, statecodec.ErrInvalid) {
+				t.Errorf("%v does not match ErrInvalid", err)
+			}
+			if errors.Is(err, statecodec.ErrExpired) {
+				t.Errorf("%v matches ErrExpired", err)
+			}
+		})
+	}
+	clk.now = t0.Add(time.Hour)
+	if err := c.Open("s", good, nil); err != statecodec.ErrExpired {
+		t.Errorf("expired: %v", err)
 	}
 }
 

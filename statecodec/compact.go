@@ -22,18 +22,20 @@ const (
 
 // precheck does, before any decryption, the checks that jwe.Decrypt does
 // not (PITFALLS.md: it accepts JSON serialization, several recipients, any
-// enc, zip and crit) and returns the key the header names, or nil.
+// enc, zip and crit) and returns the key the header names. It fails with
+// ErrMalformed for a token of another shape, ErrInvalid for one sealed for
+// another purpose, and ErrUnknownKey for a kid outside the ring.
 //
 // Requiring canonical base64url everywhere also makes tokens non-malleable:
 // each accepted string is the only spelling of its bytes, so the token that
 // opens is the token that was sealed, character for character.
-func (c *Codec) precheck(purpose, token string) *ringKey {
+func (c *Codec) precheck(purpose, token string) (*ringKey, error) {
 	// Only the base64url alphabet and dots: this refuses JSON serialization,
 	// padding, and the CR/LF and blanks that base64 decoders and jwx's
 	// TrimSpace would skip.
 	for i := 0; i < len(token); i++ {
 		if b := token[i]; b != '.' && b64val(b) < 0 {
-			return nil
+			return nil, ErrMalformed
 		}
 	}
 	// RFC 7516 §7.1: header.encrypted_key.iv.ciphertext.tag, five exactly.
@@ -42,32 +44,35 @@ func (c *Codec) precheck(purpose, token string) *ringKey {
 	for i := range 4 {
 		var ok bool
 		if seg[i], rest, ok = strings.Cut(rest, "."); !ok {
-			return nil
+			return nil, ErrMalformed
 		}
 	}
 	if strings.IndexByte(rest, '.') >= 0 {
-		return nil
+		return nil, ErrMalformed
 	}
 	seg[4] = rest
 	hdr, encKey, iv, ct, tag := seg[0], seg[1], seg[2], seg[3], seg[4]
 
 	// RFC 7516 §5.1 step 6: with "dir" the encrypted key is empty.
 	if encKey != "" || len(iv) != ivB64Len || len(tag) != tagB64Len || ct == "" {
-		return nil
+		return nil, ErrMalformed
 	}
 	if !canonical(hdr) || !canonical(iv) || !canonical(ct) || !canonical(tag) {
-		return nil
+		return nil, ErrMalformed
 	}
 	h, ok := parseHeader(hdr)
-	if !ok || h.alg != jwa.DIRECT.String() || h.enc != jwa.A256GCM.String() || h.typ != purpose {
-		return nil
+	if !ok || h.alg != jwa.DIRECT.String() || h.enc != jwa.A256GCM.String() {
+		return nil, ErrMalformed
+	}
+	if h.typ != purpose {
+		return nil, ErrInvalid
 	}
 	for i := range c.ring {
 		if c.ring[i].id == h.kid {
-			return &c.ring[i]
+			return &c.ring[i], nil
 		}
 	}
-	return nil
+	return nil, ErrUnknownKey
 }
 
 // header holds the only four protected header parameters a token may carry.
