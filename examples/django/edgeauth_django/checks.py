@@ -2,6 +2,7 @@
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
@@ -22,8 +23,9 @@ def check_settings(app_configs=None, **kwargs):
     if not issuer:
         err(1, 'EDGEAUTH["ISSUER"] is not set.',
             "Set it to edgeauth's EDGEAUTH_TOKEN_ISSUER, or its EDGEAUTH_PUBLIC_URL when that is unset.")
+    explicit = getattr(settings, "EDGEAUTH", None) or {}
     for name in ("ISSUER", "JWKS_URL"):
-        value = conf.get(name)
+        value = explicit.get(name)  # a derived JWKS_URL is wrong only when ISSUER is
         if value and urlsplit(value).scheme not in ("https", "http"):
             err(2, f'EDGEAUTH["{name}"] is not an http(s) URL.')
     algs = conf.get("ALGORITHMS")
