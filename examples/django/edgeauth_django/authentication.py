@@ -163,7 +163,7 @@ class EdgeauthAuthentication(BaseAuthentication):
 
     Put ``"edgeauth_django.authentication.EdgeauthAuthentication"`` in
     ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]`` (or a view's
-    ``authentication_classes``). Requests without a Bearer token are left to the next class
+    ``authentication_classes``). Requests without a Bearer JWS are left to the next class
     (``None``); a bad token, or a sub with no active user, is a 401.
     """
 
@@ -180,6 +180,10 @@ class EdgeauthAuthentication(BaseAuthentication):
             token = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Malformed token.") from None
+        if token.count(".") != 2:
+            # Not a JWS: another scheme's opaque Bearer token (django-oauth-toolkit during a
+            # migration) for the next class to judge; alone, DRF answers 401 all the same.
+            return None
         claims = verify_access_token(token)
         return self.get_user(claims), claims
 

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.contrib.auth import get_user_model
 from django.test import TestCase, override_settings
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -96,6 +97,22 @@ def me(request):
     return Response({"username": request.user.get_username(), "sub": request.auth["sub"]})
 
 
+class OpaqueTokens(BaseAuthentication):
+    """Stands in for django-oauth-toolkit's OAuth2Authentication during a migration."""
+
+    def authenticate(self, request):
+        if request.META.get("HTTP_AUTHORIZATION") == "Bearer opaque-token":
+            return get_user_model().objects.get(username="legacy"), None
+        return None
+
+
+@api_view(["GET"])
+@authentication_classes([EdgeauthAuthentication, OpaqueTokens])
+@permission_classes([IsAuthenticated])
+def side_by_side(request):
+    return Response({"username": request.user.get_username()})
+
+
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -175,6 +192,16 @@ class EdgeauthAuthenticationTests(TestCase):
                 resp = self.call(token)
                 self.assertEqual(resp.status_code, 401, resp.data)
                 self.assertEqual(resp["WWW-Authenticate"], 'Bearer realm="api"')
+
+    def test_opaque_bearer_tokens_reach_the_next_class(self):
+        get_user_model().objects.create_user("legacy")
+        factory = APIRequestFactory()
+        resp = side_by_side(factory.get("/", HTTP_AUTHORIZATION="Bearer opaque-token"))
+        self.assertEqual((resp.status_code, resp.data), (200, {"username": "legacy"}))
+        resp = side_by_side(factory.get("/", HTTP_AUTHORIZATION="Bearer " + self.es.mint(sub=str(self.user.pk))))
+        self.assertEqual((resp.status_code, resp.data), (200, {"username": "ada@example.com"}))
+        resp = side_by_side(factory.get("/", HTTP_AUTHORIZATION="Bearer " + self.es.mint(iss="http://evil.test")))
+        self.assertEqual(resp.status_code, 401, "a bad JWS fell through to the next class")
 
     def test_inactive_user(self):
         self.user.is_active = False
