@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -282,57 +281,6 @@ print(json.dumps([{"id": str(u.pk), "username": u.get_username(), "email": u.ema
 		t.Fatalf("manage.py shell: %v\n%s", err, out)
 	}
 	return rows
-}
-
-// devLogin signs email in through `edgeauth dev`'s embedded provider over plain HTTP, as a
-// browser would: /oauth2/url with a fresh binding, the provider's login page, its form
-// posted with the email, the redirect back read (not followed), and /oauth2/token.
-func devLogin(ctx context.Context, t *testing.T, publicURL, email string) (int, []byte) {
-	t.Helper()
-	binding := randomBinding(t)
-	var start struct {
-		URL   string `json:"url"`
-		State string `json:"state"`
-	}
-	getJSON(ctx, t, publicURL+"/oauth2/url?"+url.Values{"provider": {"dev"}, "binding": {binding}}.Encode(), &start)
-	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
-
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, start.URL, nil)
-	resp, err := noFollow.Do(req)
-	if err != nil {
-		t.Fatalf("GET the login page: %v", err)
-	}
-	page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !bytes.Contains(page, []byte(`name="email"`)) {
-		t.Fatalf("GET %s: %d, want the login page with an email field\n%s", start.URL, resp.StatusCode, page)
-	}
-
-	// The page's form carries the authorization request in hidden fields, as received.
-	u, _ := url.Parse(start.URL)
-	form := u.Query()
-	form.Set("email", email)
-	form.Set("action", "login")
-	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, start.URL, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err = noFollow.Do(req)
-	if err != nil {
-		t.Fatalf("POST the login form: %v", err)
-	}
-	resp.Body.Close()
-	back, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || err != nil || back.Query().Get("code") == "" {
-		t.Fatalf("POST the login form: %d to %q, want 302 back with a code", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	q := back.Query()
-	if q.Get("state") != start.State {
-		t.Fatalf("the provider sent back state %q, want %q", q.Get("state"), start.State)
-	}
-	return postToken(ctx, t, publicURL, map[string]string{
-		"provider": "dev", "code": q.Get("code"), "state": q.Get("state"), "iss": q.Get("iss"), "binding": binding,
-	})
 }
 
 type answer struct {
