@@ -15,6 +15,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/edgeauth/edgeauth/oidc/oidctest"
 )
@@ -323,4 +326,85 @@ func TestMissingRecordsSkip(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "frob not installed") || strings.Contains(string(out), "SKIPPED") {
 		t.Errorf("in CI, missing should fail the test without a skip banner: %v\n%s", err, out)
 	}
+}
+
+// TestDemoPageHints: the demo page opened at another origin than PUBLIC_URL
+// says where to go; and a callback for a login this tab did not start (the
+// README's curl walkthrough) shows code, state, iss and step 3 filled in,
+// which, pasted into bash, gets the tokens.
+func TestDemoPageHints(t *testing.T) {
+	bash := lookPath(t, "bash not installed: apt-get install bash", "bash")
+	lookPath(t, "curl not installed: apt-get install curl", "curl")
+	browser := newBrowser(t)
+	publicURL := startEdgeauth(t, []string{"dev"}, map[string]string{"EDGEAUTH_PUBLIC_URL": ""})
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	defer cancel()
+
+	// 127.0.0.1 is the same server as localhost, but not the same origin.
+	other := strings.Replace(publicURL, "localhost", "127.0.0.1", 1)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(other+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#wrong-origin`)),
+	)
+	if err != nil {
+		t.Fatalf("wrong origin: %v\npage %s", err, pageText(ctx))
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v\npage %s", sel, err, pageText(ctx))
+		}
+		return v
+	}
+	link, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`#go-public`), "href"))
+	if href := link.Value; err != nil || href != publicURL+"/" {
+		t.Errorf("the hint links to %q (%v), want %s/", href, err, publicURL)
+	}
+	if text := pageText(ctx); !strings.Contains(text, publicURL) || strings.Contains(text, "Log in with") {
+		t.Errorf("wrong-origin page %s", text)
+	}
+
+	// Step 1 with curl, step 2 in the browser, step 3 from the page.
+	dir := t.TempDir()
+	step1 := exec.CommandContext(ctx, bash, "-c", "curl -s -c jar '"+publicURL+"/oauth2/url?provider=dev'")
+	step1.Dir = dir
+	out, err := step1.Output()
+	if err != nil {
+		t.Fatalf("step 1: %v", err)
+	}
+	var authz struct{ URL string }
+	if err := json.Unmarshal(out, &authz); err != nil {
+		t.Fatalf("step 1: %v\n%s", err, out)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(authz.URL),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), "grace@example.com"),
+		chromedp.Click(chromedp.CSS(`button[value=login]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#callback-params`)),
+	)
+	if err != nil {
+		t.Fatalf("callback page: %v\npage %s", err, pageText(ctx))
+	}
+	code, state, iss, curl := text(`#cb-code`), text(`#cb-state`), text(`#cb-iss`), text(`#cb-curl`)
+	if code == "" || state == "" || iss != publicURL+"/dev/op" {
+		t.Errorf("shown: code %q, state %q, iss %q", code, state, iss)
+	}
+	if !strings.Contains(curl, code) || !strings.Contains(curl, publicURL+"/oauth2/token") {
+		t.Errorf("step 3 shown:\n%s", curl)
+	}
+	step3 := exec.CommandContext(ctx, bash, "-c", curl)
+	step3.Dir = dir
+	out, err = step3.Output()
+	if err != nil {
+		t.Fatalf("step 3 as shown: %v\n%s", err, curl)
+	}
+	var tokens struct {
+		API struct{ Access string } `json:"api"`
+	}
+	if err := json.Unmarshal(out, &tokens); err != nil || tokens.API.Access == "" {
+		t.Fatalf("step 3 answered %s (%v)", out, err)
+	}
+	verifyAccessToken(ctx, t, publicURL, tokens.API.Access)
 }
