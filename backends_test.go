@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -200,35 +198,12 @@ func devLogin(ctx context.Context, t *testing.T, publicURL, email string) (int, 
 		State string `json:"state"`
 	}
 	getJSON(ctx, t, publicURL+"/oauth2/url?"+url.Values{"provider": {"dev"}, "binding": {binding}}.Encode(), &start)
-	authURL, err := url.Parse(start.URL)
-	if err != nil || !strings.HasPrefix(start.URL, publicURL+"/dev/op/") {
+	if !strings.HasPrefix(start.URL, publicURL+"/dev/op/") {
 		t.Fatalf("/oauth2/url gave %q, want the embedded provider's authorization URL under %s/dev/op/", start.URL, publicURL)
 	}
-	client := &http.Client{
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, start.URL, nil)
-	status, _, page := do(t, client, req)
-	if status != http.StatusOK || !strings.Contains(string(page), `name="email"`) {
-		t.Fatalf("GET the provider's login page: %d\n%s", status, page)
-	}
-	form := url.Values{}
-	for _, m := range hiddenInput.FindAllStringSubmatch(string(page), -1) {
-		form.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
-	}
-	form.Set("email", email)
-	form.Set("action", "login")
-	// The form has no action: a browser posts it to the page's own URL.
-	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, start.URL, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", authURL.Scheme+"://"+authURL.Host)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	status, hdr, body := do(t, client, req)
-	back, err := url.Parse(hdr.Get("Location"))
-	if status != http.StatusFound || err != nil || !strings.HasPrefix(back.String(), publicURL+"/callback?") {
-		t.Fatalf("POST the login form: %d to %q, want a redirect to %s/callback\n%s", status, hdr.Get("Location"), publicURL, body)
+	back := providerLogin(ctx, t, start.URL, email)
+	if !strings.HasPrefix(back.String(), publicURL+"/callback?") {
+		t.Fatalf("the provider redirected to %q, want %s/callback", back, publicURL)
 	}
 	q := back.Query()
 	if q.Get("error") != "" || q.Get("code") == "" {
@@ -241,10 +216,6 @@ func devLogin(ctx context.Context, t *testing.T, publicURL, email string) (int, 
 		"provider": "dev", "code": q.Get("code"), "state": q.Get("state"), "iss": q.Get("iss"), "binding": binding,
 	})
 }
-
-// hiddenInput matches the hidden fields of the embedded provider's login
-// form (oidctest's page template), which carry the authorization request.
-var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
 
 // do sends req and returns the status, headers and (at most 1 MiB of) body.
 func do(t *testing.T, client *http.Client, req *http.Request) (int, http.Header, []byte) {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,13 +333,35 @@ func lookPath(t *testing.T, hint string, names ...string) string {
 
 // missing stops a test that lacks a tool: it fails in CI, where .ci/run
 // installs everything, and is skipped elsewhere, with hint saying how to
-// install the tool.
+// install the tool. The skip is recorded for TestMain's banner, so that a
+// passing `go test ./...` still says what it did not run.
 func missing(t *testing.T, hint string) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
 		t.Fatal(hint)
 	}
+	skipped.add(t.Name(), hint)
 	t.Skip(hint)
+}
+
+// skipped lists the tests missing() skipped, in order: "<test>: <hint>".
+var skipped skipList
+
+type skipList struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (s *skipList) add(test, hint string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lines = append(s.lines, test+": "+hint)
+}
+
+func (s *skipList) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.lines)
 }
 
 // nodeProject returns the path of node for the npm project in dir, after

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"crypto/rand"
 	_ "embed"
 	"encoding/base64"
 	"fmt"
+	"html"
 	"net/http"
 	"slices"
 
@@ -86,10 +88,13 @@ func NewDevOP(d *DevClient) (http.Handler, error) {
 }
 
 // demoPage serves the dev-mode page: a login button per provider, and, on
-// the way back (/callback), the tokens and their decoded claims.
+// the way back (/callback), the tokens and their decoded claims, or the
+// code, state and iss when the login was started elsewhere (curl). It
+// carries PUBLIC_URL, so that opened at another origin it says where to go.
 func (s *Server) demoPage(c echo.Context) error {
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-	return c.HTMLBlob(http.StatusOK, demoHTML)
+	page := bytes.Replace(demoHTML, []byte("{{PUBLIC_URL}}"), []byte(html.EscapeString(s.cfg.PublicURL)), 1)
+	return c.HTMLBlob(http.StatusOK, page)
 }
 
 // devKeys gives dev mode keys and an issuer of its own, whatever the

@@ -127,9 +127,10 @@ func Check(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	return nil
 }
 
-// Keygen prints fresh keys as environment lines, ready for a .env file or
-// a platform's secret store.
-func Keygen(w io.Writer, alg string) error {
+// Keygen prints fresh keys as environment lines, ready for a .env file
+// (`edgeauth serve --env-file`) or a platform's secret store; with export,
+// as `export NAME='value'` lines for a shell's eval.
+func Keygen(w io.Writer, alg string, export bool) error {
 	_, state, err := statecodec.GenerateKey()
 	if err != nil {
 		return err
@@ -140,6 +141,11 @@ func Keygen(w io.Writer, alg string) error {
 	}
 	hook, err := userhook.NewSecret()
 	if err != nil {
+		return err
+	}
+	if export {
+		_, err = fmt.Fprintf(w, "export EDGEAUTH_STATE_KEYS=%s\nexport EDGEAUTH_SIGNING_KEYS=%s\nexport EDGEAUTH_USERHOOK_SECRET=%s\n",
+			shellQuote(state), shellQuote(string(signing)), shellQuote(hook))
 		return err
 	}
 	_, err = fmt.Fprintf(w, "EDGEAUTH_STATE_KEYS=%s\nEDGEAUTH_SIGNING_KEYS='%s'\nEDGEAUTH_USERHOOK_SECRET=%s\n", state, signing, hook)
