@@ -40,6 +40,7 @@ type Server struct {
 	providers map[string]*provider
 	order     []string
 	devOP     http.Handler
+	metrics   *metrics
 }
 
 // provider is one configured provider: its settings, its relying party,
@@ -47,7 +48,7 @@ type Server struct {
 type provider struct {
 	cfg  ProviderConfig
 	rp   *oidc.Provider
-	hook *userhook.Client
+	hook *hook
 }
 
 // New builds the server from a validated Config (see LoadConfig). It makes
@@ -84,8 +85,9 @@ func New(cfg Config, opts Options) (*Server, error) {
 		refresh:   refresh,
 		providers: map[string]*provider{},
 		devOP:     opts.DevOP,
+		metrics:   newMetrics(),
 	}
-	hooks := map[string]*userhook.Client{}
+	hooks := map[string]*hook{}
 	for _, pc := range cfg.Providers {
 		hookURL := pc.UserhookURL
 		if hookURL == "" {
@@ -94,13 +96,17 @@ func New(cfg Config, opts Options) (*Server, error) {
 		if hookURL != "" && hooks[hookURL] == nil {
 			hc := cfg.userhookConfig(hookURL)
 			hc.Now = opts.Now
-			if hooks[hookURL], err = userhook.New(hc); err != nil {
+			hc.OnRetry = func(int, error) { s.metrics.hookRetries.Inc() }
+			client, err := userhook.New(hc)
+			if err != nil {
 				return nil, err
 			}
+			hooks[hookURL] = &hook{client: client, m: s.metrics}
 		}
 		oc := pc.OIDC
 		oc.Now = opts.Now
 		oc.HTTPClient = opts.HTTPClient
+		oc.Observe = s.metrics.observer(pc.Name)
 		rp, err := oidc.New(oc)
 		if err != nil {
 			return nil, err
