@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -49,6 +50,9 @@ type provider struct {
 	cfg  ProviderConfig
 	rp   *oidc.Provider
 	hook *hook
+	// warm holds the channel closed when the start-up discovery (WarmUp)
+	// has finished; nil when none was started.
+	warm atomic.Pointer[chan struct{}]
 }
 
 // New builds the server from a validated Config (see LoadConfig). It makes
@@ -135,8 +139,9 @@ func (s *Server) Handler() *echo.Echo {
 	return e
 }
 
-// Ready reports whether every provider's metadata can be fetched; /readyz
-// and `edgeauth check` use it.
+// Ready reports, per provider, whether its metadata and keys can be
+// fetched, waiting for them as long as ctx allows (/readyz does not wait
+// for a provider still warming up; see readiness).
 func (s *Server) Ready(ctx context.Context) map[string]error {
 	out := make(map[string]error, len(s.order))
 	for _, name := range s.order {
