@@ -22,15 +22,19 @@ func TestCheck(t *testing.T) {
 			want: []string{"op           ok    discovery ok; jwks 1 key(s); token {iss}/token; userinfo {iss}/userinfo; revocation {iss}/revoke; end_session {iss}/logout; introspection {iss}/introspect", "configuration ok"},
 		},
 		{
-			name:    "down",
-			faults:  func(string) oidctest.Faults { return oidctest.Faults{Status: map[oidctest.Endpoint]int{oidctest.DiscoveryEndpoint: http.StatusServiceUnavailable}} },
+			name: "down",
+			faults: func(string) oidctest.Faults {
+				return oidctest.Faults{Status: map[oidctest.Endpoint]int{oidctest.DiscoveryEndpoint: http.StatusServiceUnavailable}}
+			},
 			wantErr: true,
 			want:    []string{"op           FAIL  ", "provider answered HTTP 503"},
 			not:     []string{"configuration ok"},
 		},
 		{
-			name:    "JWKS down",
-			faults:  func(string) oidctest.Faults { return oidctest.Faults{Status: map[oidctest.Endpoint]int{oidctest.JWKSEndpoint: http.StatusInternalServerError}} },
+			name: "JWKS down",
+			faults: func(string) oidctest.Faults {
+				return oidctest.Faults{Status: map[oidctest.Endpoint]int{oidctest.JWKSEndpoint: http.StatusInternalServerError}}
+			},
 			wantErr: true,
 			want:    []string{"FAIL  oidc: provider_unavailable: jwks: provider answered HTTP 500"},
 		},
