@@ -46,6 +46,7 @@ func (s *Server) convertToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noteProvider(c, p.cfg.Name)
 	id, err := p.rp.Convert(c.Request().Context(), oidc.ConvertRequest{Token: req.Token, TokenType: req.TokenType, Nonce: req.Nonce})
 	if err != nil {
 		return providerProblem(err)

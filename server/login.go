@@ -155,8 +155,10 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noteProvider(c, p.cfg.Name)
 	var fs flowState
 	if err := s.states.Open(purposeState, req.State, &fs); err != nil {
+		s.metrics.stateRejected(err)
 		if errors.Is(err, statecodec.ErrExpired) {
 			return problem(http.StatusBadRequest, CodeExpiredState, fmt.Sprintf("the login took longer than %s; start it again with GET /oauth2/url", s.cfg.StateTTL), nil)
 		}

@@ -63,7 +63,8 @@ func plainID(id string) bool {
 	return true
 }
 
-// accessLog writes one line per request, after the answer: method, route,
+// accessLog writes one line per request, after the answer, and feeds the
+// request metrics (metrics.go): method, route,
 // the status actually sent, latency, request id, and for a failure its code
 // and internal cause. It renders the error itself (c.Error) so that the
 // status it logs is the one the client got. The path is logged, never the
@@ -81,15 +82,18 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "(no route)"
 		}
 		status := c.Response().Status
+		latency := time.Since(start)
+		p, _ := c.Get(ctxProblem).(*Problem)
+		s.metrics.request(c, route, status, p, latency)
 		attrs := []slog.Attr{
 			slog.String("request_id", id),
 			slog.String("method", c.Request().Method),
 			slog.String("route", route),
 			slog.Int("status", status),
-			slog.Duration("latency", time.Since(start)),
+			slog.Duration("latency", latency),
 		}
 		level := slog.LevelInfo
-		if p, ok := c.Get(ctxProblem).(*Problem); ok {
+		if p != nil {
 			attrs = append(attrs, slog.String("code", string(p.Code)))
 			if p.Check != "" {
 				attrs = append(attrs, slog.String("check", p.Check))

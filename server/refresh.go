@@ -43,6 +43,7 @@ func (s *Server) refreshSession(c echo.Context) error {
 	if !ok {
 		return problem(http.StatusUnauthorized, CodeSessionEnded, "the provider of this session is no longer configured: log in again", nil)
 	}
+	noteProvider(c, p.cfg.Name)
 	if !s.now().Before(sess.SessionStart.Add(s.cfg.SessionMaxAge)) {
 		return problem(http.StatusUnauthorized, CodeExpiredToken, "the session has reached EDGEAUTH_SESSION_MAX_AGE: log in again", nil)
 	}

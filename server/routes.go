@@ -6,7 +6,7 @@ import (
 
 // routes lists every route in one place: the whole API at a glance. The
 // endpoints that call a provider or mint tokens are rate-limited per client
-// address; health, readiness, keys and verify never are (verify is called by
+// address; health, readiness, metrics, keys and verify never are (verify is called by
 // a proxy for every request it forwards).
 func (s *Server) routes(e *echo.Echo) {
 	limited := s.rateLimit()
@@ -28,6 +28,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.HEAD("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.HEAD("/readyz", s.readyz)
+	e.GET("/metrics", s.metrics.handler()) // metrics.go
+	e.HEAD("/metrics", s.metrics.handler())
 
 	if s.devOP != nil { // dev.go
 		e.Any("/dev/op/*", echo.WrapHandler(s.devOP))

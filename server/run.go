@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -27,9 +26,20 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// Run serves until ctx is done, then shuts down gracefully. When it is
-// listening it prints one line, "edgeauth listening on <url>", to stdout:
-// scripts and tests wait for it instead of polling.
+// shutdownTimeout bounds the graceful shutdown: in-flight requests get
+// this long to finish after ctx is done (SIGTERM). It stays under the 30 s
+// that Kubernetes and most platforms wait before SIGKILL, and above the
+// longest request we make (a login: token, JWKS, userinfo and webhook
+// calls, each a few seconds at most).
+const shutdownTimeout = 10 * time.Second
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting connections at once, lets in-flight requests finish within
+// shutdownTimeout, and returns nil. Serving starts at once; every
+// provider's discovery and JWKS are fetched in the background (see
+// [Server.WarmUp]). When it is listening it prints one line, "edgeauth
+// listening on <url>", to stdout: scripts and tests wait for it instead of
+// polling.
 func Run(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
 	opts := Options{Logger: logger}
 	if cfg.Dev != nil {
@@ -71,6 +81,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer)
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
+	srv.WarmUp(ctx)
 	logger.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "providers", len(cfg.Providers))
 	if _, err := fmt.Fprintf(stdout, "edgeauth listening on %s\n", cfg.PublicURL); err != nil {
 		logger.Warn("stdout", "error", err.Error())
@@ -86,10 +97,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer)
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	logger.Info("shutting down", "timeout", shutdownTimeout)
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("shutdown: requests still running after %s: %w", shutdownTimeout, err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
@@ -97,7 +109,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer)
 	return nil
 }
 
-// Check reaches every provider's metadata and keys, and reports each.
+// Check reaches every provider's metadata and keys and prints one line per
+// provider: its discovery, the number of keys in its JWKS, and each
+// endpoint it offers. It fails when any provider is unreachable.
 func Check(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
 	srv, err := New(cfg, Options{Logger: logger})
 	if err != nil {
@@ -105,26 +119,72 @@ func Check(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Write
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	results := srv.Ready(ctx)
-	names := make([]string, 0, len(results))
-	for name := range results {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	var failed []string
-	for _, name := range names {
-		if err := results[name]; err != nil {
+	for _, name := range srv.order {
+		line, err := srv.providers[name].check(ctx)
+		if err != nil {
 			failed = append(failed, name)
-			fmt.Fprintf(stdout, "%-16s FAIL  %v\n", name, err)
+			fmt.Fprintf(stdout, "%-12s FAIL  %s\n", name, checkFailure(srv.providers[name], err))
 			continue
 		}
-		fmt.Fprintf(stdout, "%-16s ok\n", name)
+		fmt.Fprintf(stdout, "%-12s ok    %s\n", name, line)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("unreachable providers: %s", strings.Join(failed, ", "))
 	}
 	fmt.Fprintln(stdout, "configuration ok")
 	return nil
+}
+
+// check describes what p offers, or fails at the first step that does.
+func (p *provider) check(ctx context.Context) (string, error) {
+	eps, err := p.rp.Endpoints(ctx)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if p.rp.Type() == oidc.TypeOIDC {
+		b.WriteString("discovery ok; ")
+	} else {
+		b.WriteString("discovery none (oauth2); ")
+	}
+	n, err := p.rp.Keys(ctx)
+	if err != nil {
+		return "", err
+	}
+	if eps.JWKS == "" {
+		b.WriteString("jwks none")
+	} else {
+		fmt.Fprintf(&b, "jwks %d key(s)", n)
+	}
+	for _, e := range []struct{ name, url string }{
+		{"token", eps.Token}, {"userinfo", eps.Userinfo}, {"revocation", eps.Revocation},
+		{"end_session", eps.EndSession}, {"introspection", eps.Introspection},
+	} {
+		if e.url == "" {
+			e.url = "none"
+		}
+		fmt.Fprintf(&b, "; %s %s", e.name, e.url)
+	}
+	return b.String(), nil
+}
+
+// checkFailure words a provider's failure for the operator. Unlike a
+// client's problem detail it may name what the provider said: the
+// operator's own terminal is the audience.
+func checkFailure(p *provider, err error) string {
+	if mm, ok := errors.AsType[*oidc.IssuerMismatchError](err); ok {
+		msg := fmt.Sprintf("discovery: issuer mismatch: configured %q, the provider names %q", mm.Expected, mm.Got)
+		if mm.TrailingSlash() {
+			msg += " (they differ only by a trailing slash: set " + envName(p.cfg.Name, "ISSUER") + " to exactly the provider's issuer)"
+		}
+		return msg
+	}
+	msg := err.Error()
+	if oe, ok := errors.AsType[*oidc.Error](err); ok && oe.Err != nil {
+		msg += " (" + oe.Err.Error() + ")"
+	}
+	return msg
 }
 
 // Keygen prints fresh keys as environment lines, ready for a .env file

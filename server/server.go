@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -40,6 +41,7 @@ type Server struct {
 	providers map[string]*provider
 	order     []string
 	devOP     http.Handler
+	metrics   *metrics
 }
 
 // provider is one configured provider: its settings, its relying party,
@@ -47,7 +49,10 @@ type Server struct {
 type provider struct {
 	cfg  ProviderConfig
 	rp   *oidc.Provider
-	hook *userhook.Client
+	hook *hook
+	// warm holds the channel closed when the start-up discovery (WarmUp)
+	// has finished; nil when none was started.
+	warm atomic.Pointer[chan struct{}]
 }
 
 // New builds the server from a validated Config (see LoadConfig). It makes
@@ -84,8 +89,9 @@ func New(cfg Config, opts Options) (*Server, error) {
 		refresh:   refresh,
 		providers: map[string]*provider{},
 		devOP:     opts.DevOP,
+		metrics:   newMetrics(),
 	}
-	hooks := map[string]*userhook.Client{}
+	hooks := map[string]*hook{}
 	for _, pc := range cfg.Providers {
 		hookURL := pc.UserhookURL
 		if hookURL == "" {
@@ -94,13 +100,17 @@ func New(cfg Config, opts Options) (*Server, error) {
 		if hookURL != "" && hooks[hookURL] == nil {
 			hc := cfg.userhookConfig(hookURL)
 			hc.Now = opts.Now
-			if hooks[hookURL], err = userhook.New(hc); err != nil {
+			hc.OnRetry = func(int, error) { s.metrics.hookRetries.Inc() }
+			client, err := userhook.New(hc)
+			if err != nil {
 				return nil, err
 			}
+			hooks[hookURL] = &hook{client: client, m: s.metrics}
 		}
 		oc := pc.OIDC
 		oc.Now = opts.Now
 		oc.HTTPClient = opts.HTTPClient
+		oc.Observe = s.metrics.observer(pc.Name)
 		rp, err := oidc.New(oc)
 		if err != nil {
 			return nil, err
@@ -129,8 +139,9 @@ func (s *Server) Handler() *echo.Echo {
 	return e
 }
 
-// Ready reports whether every provider's metadata can be fetched; /readyz
-// and `edgeauth check` use it.
+// Ready reports, per provider, whether its metadata and keys can be
+// fetched, waiting for them as long as ctx allows (/readyz does not wait
+// for a provider still warming up; see readiness).
 func (s *Server) Ready(ctx context.Context) map[string]error {
 	out := make(map[string]error, len(s.order))
 	for _, name := range s.order {

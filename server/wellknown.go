@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -30,27 +28,4 @@ func (s *Server) discovery(c echo.Context) error {
 
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// readyz says whether every provider's metadata is reachable. Discovery is
-// cached by the oidc package, so a probe costs no outbound call most of the
-// time.
-func (s *Server) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
-	defer cancel()
-	status := map[string]string{}
-	ready := true
-	for name, err := range s.Ready(ctx) {
-		status[name] = "ok"
-		if err != nil {
-			ready = false
-			status[name] = "unavailable"
-			s.log.Warn("provider not ready", "provider", name, "error", err.Error())
-		}
-	}
-	code := http.StatusOK
-	if !ready {
-		code = http.StatusServiceUnavailable
-	}
-	return c.JSON(code, map[string]any{"ready": ready, "providers": status})
 }
