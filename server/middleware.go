@@ -102,7 +102,9 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 				attrs = append(attrs, causeAttr(p.cause))
 			}
 		}
-		if status >= 500 {
+		// A 503 from /readyz is a state (a provider loading or down), not a
+		// failure of this request: at start it would flood the error log.
+		if status >= 500 && route != "/readyz" {
 			level = slog.LevelError
 		}
 		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
