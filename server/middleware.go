@@ -140,17 +140,24 @@ var bodyLimit = middleware.BodyLimit(maxBody)
 // securityHeaders are set on every answer; the dev pages replace the CSP
 // with one that fits them.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	hsts := strings.HasPrefix(s.cfg.PublicURL, "https://")
+	// Built once: setting them is then a map write per header, not a new
+	// slice per request. A handler that changes one (the dev page's CSP)
+	// replaces the slice with Set, never appends to the shared one.
+	fixed := map[string][]string{
+		"X-Content-Type-Options":  {"nosniff"},
+		"X-Frame-Options":         {"DENY"},
+		"Referrer-Policy":         {"no-referrer"},
+		"Content-Security-Policy": {apiCSP},
+	}
+	if strings.HasPrefix(s.cfg.PublicURL, "https://") {
+		// No includeSubDomains: the operator's other hosts are not ours
+		// to pin.
+		fixed["Strict-Transport-Security"] = []string{"max-age=31536000"}
+	}
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", apiCSP)
-		if hsts {
-			// No includeSubDomains: the operator's other hosts are not ours
-			// to pin.
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+		for k, v := range fixed {
+			h[k] = v
 		}
 		return next(c)
 	}
