@@ -168,6 +168,7 @@ func (c *Codec) Seal(purpose string, payload any, ttl time.Duration) (string, er
 		return "", fmt.Errorf("statecodec: seal: draw IV: %w", err)
 	}
 	// RFC 7516 §5.1 step 14: the AAD is the ASCII of the encoded header.
+	s.plain.Grow(tagLen) // room to seal in place
 	plain := s.plain.Bytes()
 	sealed := k.aead.Seal(plain[:0], iv, plain, hdr) // in place
 	ct, tag := sealed[:len(sealed)-tagLen], sealed[len(sealed)-tagLen:]
