@@ -207,6 +207,11 @@ func procCPU(pid int) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseStat(b)
+}
+
+// parseStat reads utime and stime from the text of /proc/<pid>/stat.
+func parseStat(b []byte) (time.Duration, error) {
 	// The command name (field 2) may hold blanks; fields after it follow
 	// its closing parenthesis.
 	i := bytes.LastIndexByte(b, ')')
