@@ -236,7 +236,7 @@ func (c *Codec) Open(purpose, token string, payload any) error {
 	s.tok = tok
 	// precheck fixed the shape header..iv.ciphertext.tag.
 	hdrEnd := strings.IndexByte(token, '.')
-	aad := tok[:hdrEnd] // RFC 7516 §5.2 step 15
+	aad := tok[:hdrEnd] // the AAD of RFC 7516 §5.1 step 14, as Seal used it
 	ivB64 := tok[hdrEnd+2 : hdrEnd+2+ivB64Len]
 	ctB64, tagB64 := tok[hdrEnd+3+ivB64Len:len(tok)-tagB64Len-1], tok[len(tok)-tagB64Len:]
 	iv := s.iv[:]
