@@ -10,6 +10,13 @@
 // (GET /oauth2/url, sign-in at this provider without HTTP, POST
 // /oauth2/token) and answers the CPU time edgeauth spent (utime + stime
 // from /proc/<pid>/stat) per login. Everything runs against loopback only.
+//
+//	op -wait http://127.0.0.1:9200/healthz edgeauth serve
+//
+// starts the command (its output to op's stderr), polls the URL every 100 µs (for
+// at most 10 s) and prints the command's pid and the microseconds from its
+// start to the first 200, then exits leaving the command running: bench/run
+// takes the start-up time from it.
 package main
 
 import (
@@ -24,6 +31,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -45,7 +53,17 @@ const (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	redirects := flag.String("redirect", "", "comma-separated redirect URIs of the client")
+	wait := flag.String("wait", "", "start the command in the arguments, poll this URL until it answers 200")
 	flag.Parse()
+	if *wait != "" {
+		pid, d, err := startAndWait(*wait, flag.Args())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "op:", err)
+			os.Exit(1)
+		}
+		fmt.Println(pid, d.Microseconds())
+		return
+	}
 	if err := run(*addr, strings.Split(*redirects, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "op:", err)
 		os.Exit(1)
@@ -229,4 +247,45 @@ func parseStat(b []byte) (time.Duration, error) {
 	}
 	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
 	return time.Duration(utime+stime) * tick, nil
+}
+
+// startAndWait starts args and polls u until it answers 200; it returns
+// the process id and how long that took from the start.
+func startAndWait(u string, args []string) (int, time.Duration, error) {
+	if len(args) == 0 {
+		return 0, 0, errors.New("-wait: no command")
+	}
+	// Warm the client first, so that its own set-up is not counted.
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	_, _ = client.Get(u)
+	cmd := exec.Command(args[0], args[1:]...)
+	// Not our stdout: the caller reads it to its end.
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	t, err := waitOK(client, u, 10*time.Second)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return 0, 0, err
+	}
+	return cmd.Process.Pid, t.Sub(start), nil
+}
+
+// waitOK polls u until it answers 200 and returns when it did.
+func waitOK(client *http.Client, u string, limit time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		res, err := client.Get(u)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return time.Now(), nil
+			}
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return time.Time{}, fmt.Errorf("%s: no 200 within %v", u, limit)
 }

@@ -180,3 +180,60 @@ func finishLogin(b *testing.B, h http.Handler, client *http.Client, authURL stri
 		b.Fatalf("POST /oauth2/token: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// BenchmarkLoginHTTP is BenchmarkLogin through a real loopback HTTP server,
+// for a CPU profile that includes net/http's side of edgeauth (focus on
+// net/http.(*conn).serve). Its allocations include the client's.
+func BenchmarkLoginHTTP(b *testing.B) {
+	edge := httptest.NewServer(startEdge(b))
+	b.Cleanup(edge.Close)
+	client := &http.Client{
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := client.Get(edge.URL + "/oauth2/url?provider=" + provider + "&binding=" + benchBinding)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var u struct {
+			URL string `json:"url"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&u)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK {
+			b.Fatalf("GET /oauth2/url: %d %v", res.StatusCode, err)
+		}
+		au, err := url.Parse(u.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		form := au.Query()
+		form.Set("email", "bench@example.com")
+		au.RawQuery = ""
+		res, err = client.PostForm(au.String(), form)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		cb, err := url.Parse(res.Header.Get("Location"))
+		if err != nil || res.StatusCode != http.StatusFound {
+			b.Fatalf("provider login: %d", res.StatusCode)
+		}
+		q := cb.Query()
+		body, _ := json.Marshal(map[string]string{
+			"provider": provider, "code": q.Get("code"), "state": q.Get("state"), "iss": q.Get("iss"), "binding": benchBinding,
+		})
+		res, err = client.Post(edge.URL+"/oauth2/token", "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b.Fatalf("POST /oauth2/token: %d", res.StatusCode)
+		}
+	}
+}
