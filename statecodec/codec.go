@@ -2,14 +2,17 @@ package statecodec
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwe"
 )
 
 // Open returns ErrExpired, an error matching ErrInvalid, or nil. Callers
@@ -64,16 +67,17 @@ func WithClock(now func() time.Time) Option {
 }
 
 // Codec seals and opens tokens with a key ring. It is immutable after New
-// and safe for concurrent use.
+// (but for its header cache) and safe for concurrent use.
 type Codec struct {
-	ring []ringKey // ring[0] seals
-	now  func() time.Time
+	ring    []ringKey // ring[0] seals
+	now     func() time.Time
+	headers headerCache
 }
 
 type ringKey struct {
 	id     string
 	secret []byte
-	jwe    jwe.EncryptDecryptOption // jwe.WithKey(jwa.DIRECT, secret), built once
+	aead   cipher.AEAD // AES-256-GCM under secret, built once
 }
 
 // New returns a Codec over keys: the first key seals, every key opens. Each
@@ -104,7 +108,15 @@ func New(keys []Key, opts ...Option) (*Codec, error) {
 		}
 		// A copy, so the caller reusing its slice cannot change the ring.
 		secret := bytes.Clone(k.Secret)
-		c.ring = append(c.ring, ringKey{id: id, secret: secret, jwe: jwe.WithKey(jwa.DIRECT, secret)})
+		block, err := aes.NewCipher(secret)
+		if err != nil {
+			return nil, fmt.Errorf("statecodec: key %d: %w", i+1, err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("statecodec: key %d: %w", i+1, err)
+		}
+		c.ring = append(c.ring, ringKey{id: id, secret: secret, aead: aead})
 	}
 	for _, o := range opts {
 		o(c)
@@ -118,8 +130,12 @@ func New(keys []Key, opts ...Option) (*Codec, error) {
 // "kid":…,"typ":purpose}; the plaintext is {"e":<expiry, Unix seconds>,
 // "p":<payload>}. Purpose is 1 to 32 of A-Z a-z 0-9 . _ -.
 //
-// Each call draws a random 96-bit IV, so one key should seal well under
-// 2^32 tokens (NIST SP 800-38D §8.3) — rotate keys long before that.
+// The format is fixed, so Seal writes it directly (RFC 7516 §5.1) rather
+// than through a general JWE library: the header is built once per
+// purpose, and the only allocations left are the payload's marshalling and
+// the returned string. Each call draws a random 96-bit IV, so one key
+// should seal well under 2^32 tokens (NIST SP 800-38D §8.3) — rotate keys
+// long before that.
 func (c *Codec) Seal(purpose string, payload any, ttl time.Duration) (string, error) {
 	if !validName(purpose) {
 		return "", fmt.Errorf("statecodec: seal: purpose must be 1 to %d of A-Z a-z 0-9 . _ -", maxNameLen)
@@ -128,38 +144,46 @@ func (c *Codec) Seal(purpose string, payload any, ttl time.Duration) (string, er
 		return "", fmt.Errorf("statecodec: seal: ttl %v is not positive", ttl)
 	}
 
-	var buf bytes.Buffer
-	buf.WriteString(`{"e":`)
-	buf.WriteString(strconv.FormatInt(expiry(c.now(), ttl), 10))
-	buf.WriteString(`,"p":`)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // \u003c costs five bytes more than <, and the token is never HTML
-	if err := enc.Encode(payload); err != nil {
+	s := getScratch()
+	defer putScratch(s)
+	s.plain.WriteString(`{"e":`)
+	s.plain.Write(strconv.AppendInt(s.num[:0], expiry(c.now(), ttl), 10))
+	s.plain.WriteString(`,"p":`)
+	if err := s.enc.Encode(payload); err != nil {
 		return "", fmt.Errorf("statecodec: seal: marshal payload: %w", err)
 	}
-	buf.Truncate(buf.Len() - 1) // Encode's newline
-	buf.WriteByte('}')
+	s.plain.Truncate(s.plain.Len() - 1) // Encode's newline
+	s.plain.WriteByte('}')
 
 	k := &c.ring[0]
-	h := jwe.NewHeaders()
-	if err := h.Set(jwe.KeyIDKey, k.id); err != nil {
-		return "", fmt.Errorf("statecodec: seal: set kid: %w", err)
-	}
-	if err := h.Set(jwe.TypeKey, purpose); err != nil {
-		return "", fmt.Errorf("statecodec: seal: set typ: %w", err)
-	}
-	tok, err := jwe.Encrypt(buf.Bytes(), k.jwe,
-		jwe.WithContentEncryption(jwa.A256GCM),
-		jwe.WithProtectedHeaders(h),
-		jwe.WithCompact())
-	if err != nil {
-		return "", fmt.Errorf("statecodec: seal: encrypt: %w", err)
-	}
-	if len(tok) > MaxTokenLen {
+	hdr := c.headers.get(c.ring, purpose)[0].b64
+	n := len(hdr) + 2 + ivB64Len + 1 + base64.RawURLEncoding.EncodedLen(s.plain.Len()) + 1 + tagB64Len
+	if n > MaxTokenLen {
 		// Open would refuse it; better to fail here, where the cause is known.
-		return "", fmt.Errorf("statecodec: seal: token of %d bytes exceeds %d", len(tok), MaxTokenLen)
+		return "", fmt.Errorf("statecodec: seal: token of %d bytes exceeds %d", n, MaxTokenLen)
 	}
-	return string(tok), nil
+
+	iv := s.iv[:]
+	if _, err := rand.Read(iv); err != nil {
+		return "", fmt.Errorf("statecodec: seal: draw IV: %w", err)
+	}
+	// RFC 7516 §5.1 step 14: the AAD is the ASCII of the encoded header.
+	s.plain.Grow(tagLen) // room to seal in place
+	plain := s.plain.Bytes()
+	sealed := k.aead.Seal(plain[:0], iv, plain, hdr) // in place
+	ct, tag := sealed[:len(sealed)-tagLen], sealed[len(sealed)-tagLen:]
+
+	// RFC 7516 §7.1: header.encrypted_key.iv.ciphertext.tag, with an empty
+	// encrypted key under "dir" (§5.1 step 6).
+	out := append(s.out[:0], hdr...)
+	out = append(out, '.', '.')
+	out = base64.RawURLEncoding.AppendEncode(out, iv)
+	out = append(out, '.')
+	out = base64.RawURLEncoding.AppendEncode(out, ct)
+	out = append(out, '.')
+	out = base64.RawURLEncoding.AppendEncode(out, tag)
+	s.out = out
+	return string(out), nil
 }
 
 // expiry returns now+ttl in Unix seconds, rounded up so a token never lives
@@ -173,12 +197,6 @@ func expiry(now time.Time, ttl time.Duration) int64 {
 	return s
 }
 
-// envelope is the sealed plaintext; one-letter names keep the token short.
-type envelope struct {
-	E int64           `json:"e"` // expiry, Unix seconds
-	P json.RawMessage `json:"p"` // the caller's payload
-}
-
 // Open checks token and, when it is valid, unmarshals its payload into
 // payload (a pointer, as for json.Unmarshal; nil to only check the token).
 // It returns nil for a valid token, ErrExpired for an authentic token of
@@ -189,14 +207,15 @@ type envelope struct {
 // payload is written only after every check has passed; if the sealed payload does not
 // unmarshal into it, Open returns ErrInvalid and payload may be partly set.
 //
-// Before decrypting, Open requires what jwx does not check (RFC 7516 §7.1,
-// PITFALLS.md): at most MaxTokenLen bytes; exactly five compact segments in
-// canonical unpadded base64url; an empty encrypted-key segment, a 96-bit IV
-// and a 128-bit tag; a protected header of exactly alg "dir", enc "A256GCM",
-// kid naming a key of the ring, and typ equal to purpose — so zip, crit and
-// any other parameter are refused. A token is expired from its expiry second
-// on; there is no leeway, because only edgeauth replicas seal and open and
-// a TTL of minutes dwarfs their clock skew.
+// Before decrypting, Open requires what a general JWE library does not
+// check (RFC 7516 §7.1, PITFALLS.md): at most MaxTokenLen bytes; exactly
+// five compact segments in canonical unpadded base64url; an empty
+// encrypted-key segment, a 96-bit IV and a 128-bit tag; a protected header
+// of exactly alg "dir", enc "A256GCM", kid naming a key of the ring, and typ
+// equal to purpose — so zip, crit and any other parameter are refused. A
+// token is expired from its expiry second on; there is no leeway, because
+// only edgeauth replicas seal and open and a TTL of minutes dwarfs their
+// clock skew.
 func (c *Codec) Open(purpose, token string, payload any) error {
 	if !validName(purpose) {
 		return ErrInvalid
@@ -208,19 +227,49 @@ func (c *Codec) Open(purpose, token string, payload any) error {
 	if err != nil {
 		return err
 	}
-	plain, err := jwe.Decrypt([]byte(token), k.jwe)
+
+	// One copy of the token, so that the decoders and GCM read bytes
+	// without a conversion (and an allocation) per segment.
+	s := getScratch()
+	defer putScratch(s)
+	tok := append(s.tok[:0], token...)
+	s.tok = tok
+	// precheck fixed the shape header..iv.ciphertext.tag.
+	hdrEnd := strings.IndexByte(token, '.')
+	aad := tok[:hdrEnd] // the AAD of RFC 7516 §5.1 step 14, as Seal used it
+	ivB64 := tok[hdrEnd+2 : hdrEnd+2+ivB64Len]
+	ctB64, tagB64 := tok[hdrEnd+3+ivB64Len:len(tok)-tagB64Len-1], tok[len(tok)-tagB64Len:]
+	iv := s.iv[:]
+	if n, err := base64.RawURLEncoding.Decode(iv, ivB64); err != nil || n != ivLen {
+		return ErrMalformed // unreachable after precheck
+	}
+	// GCM opens ciphertext||tag: decode both into one buffer.
+	buf := slices.Grow(s.out[:0], base64.RawURLEncoding.DecodedLen(len(ctB64))+tagLen)
+	s.out = buf
+	buf = buf[:cap(buf)]
+	nct, err := base64.RawURLEncoding.Decode(buf, ctB64)
+	if err != nil {
+		return ErrMalformed
+	}
+	ntag, err := base64.RawURLEncoding.Decode(buf[nct:], tagB64)
+	if err != nil || ntag != tagLen {
+		return ErrMalformed
+	}
+	plain, err := k.aead.Open(buf[:0], iv, buf[:nct+ntag], aad)
 	if err != nil {
 		return ErrInvalid
 	}
-	var env envelope
-	if err := json.Unmarshal(plain, &env); err != nil || env.E <= 0 || len(env.P) == 0 {
+	exp, p, ok := parseEnvelope(plain)
+	if !ok {
 		return ErrInvalid
 	}
-	if !c.now().Before(time.Unix(env.E, 0)) {
+	if !c.now().Before(time.Unix(exp, 0)) {
 		return ErrExpired
 	}
 	if payload != nil {
-		if err := json.Unmarshal(env.P, payload); err != nil {
+		// json.Unmarshal copies what it keeps (and an Unmarshaler must,
+		// per its contract), so p may point into the pooled buffer.
+		if err := json.Unmarshal(p, payload); err != nil {
 			return ErrInvalid
 		}
 	}

@@ -6,13 +6,21 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
-
-	"github.com/lestrrat-go/jwx/v2/jwa"
+	"sync"
+	"sync/atomic"
 )
 
-// Lengths of the compact segments of an A256GCM token: a 96-bit IV and a
-// 128-bit tag (RFC 7518 §5.3), in unpadded base64url.
+// The only algorithms a token may name (RFC 7518 §4.5, §5.3).
 const (
+	algDir     = "dir"
+	encA256GCM = "A256GCM"
+)
+
+// Lengths of the IV and tag of an A256GCM token: 96 and 128 bits (RFC 7518
+// §5.3), and of their compact segments in unpadded base64url.
+const (
+	ivLen     = 12
+	tagLen    = 16
 	ivB64Len  = 16
 	tagB64Len = 22
 	// maxHeaderB64Len bounds the protected header segment: ours is 72
@@ -20,11 +28,12 @@ const (
 	maxHeaderB64Len = 256
 )
 
-// precheck does, before any decryption, the checks that jwe.Decrypt does
-// not (PITFALLS.md: it accepts JSON serialization, several recipients, any
-// enc, zip and crit) and returns the key the header names. It fails with
-// ErrMalformed for a token of another shape, ErrInvalid for one sealed for
-// another purpose, and ErrUnknownKey for a kid outside the ring.
+// precheck does, before any decryption, the checks that a general JWE
+// library does not (PITFALLS.md: jwx's jwe.Decrypt accepts JSON
+// serialization, several recipients, any enc, zip and crit) and returns the
+// key the header names. It fails with ErrMalformed for a token of another
+// shape, ErrInvalid for one sealed for another purpose, and ErrUnknownKey
+// for a kid outside the ring.
 //
 // Requiring canonical base64url everywhere also makes tokens non-malleable:
 // each accepted string is the only spelling of its bytes, so the token that
@@ -60,8 +69,17 @@ func (c *Codec) precheck(purpose, token string) (*ringKey, error) {
 	if !canonical(hdr) || !canonical(iv) || !canonical(ct) || !canonical(tag) {
 		return nil, ErrMalformed
 	}
+	// The header Seal writes for this purpose under a key of the ring
+	// passes every check below, so meeting one byte for byte settles it
+	// without parsing JSON. Any other spelling (another member order, as
+	// other JOSE libraries may write) takes the strict parse.
+	for i, h := range c.headers.get(c.ring, purpose) {
+		if string(h.b64) == hdr {
+			return &c.ring[i], nil
+		}
+	}
 	h, ok := parseHeader(hdr)
-	if !ok || h.alg != jwa.DIRECT.String() || h.enc != jwa.A256GCM.String() {
+	if !ok || h.alg != algDir || h.enc != encA256GCM {
 		return nil, ErrMalformed
 	}
 	if h.typ != purpose {
@@ -172,4 +190,42 @@ func b64val(b byte) int {
 		return 63
 	}
 	return -1
+}
+
+// maxCachedPurposes bounds headerCache. Callers use a handful of constant
+// purposes; a caller passing many distinct ones still works, building the
+// headers at each call.
+const maxCachedPurposes = 16
+
+// headerCache holds, per purpose, the encoded protected header Seal writes
+// under each key of the ring, in ring order: the headers never change, so
+// they are built once rather than at each Seal and Open.
+type headerCache struct {
+	m sync.Map // purpose → []encodedHeader
+	n atomic.Int32
+}
+
+type encodedHeader struct {
+	b64 []byte // BASE64URL(UTF8(header)), also the AAD; never written to
+}
+
+// get returns the headers for purpose, which must be a validName (so it
+// needs no JSON escaping).
+func (hc *headerCache) get(ring []ringKey, purpose string) []encodedHeader {
+	if v, ok := hc.m.Load(purpose); ok {
+		return v.([]encodedHeader)
+	}
+	hs := make([]encodedHeader, len(ring))
+	for i := range ring {
+		// Members in the order jwx writes them, so tokens stay as they were.
+		h := `{"alg":"` + algDir + `","enc":"` + encA256GCM + `","kid":"` + ring[i].id + `","typ":"` + purpose + `"}`
+		hs[i].b64 = base64.RawURLEncoding.AppendEncode(nil, []byte(h))
+	}
+	if hc.n.Add(1) <= maxCachedPurposes {
+		if v, loaded := hc.m.LoadOrStore(purpose, hs); loaded {
+			hc.n.Add(-1)
+			return v.([]encodedHeader)
+		}
+	}
+	return hs
 }
