@@ -39,6 +39,15 @@ func buildClient(c *http.Client, timeout time.Duration) *http.Client {
 	if c != nil {
 		hc = *c
 	}
+	if hc.Transport == nil {
+		// http.DefaultTransport keeps 2 idle connections per host: with
+		// logins in flight at once most token and userinfo calls would open
+		// a new connection, and over TLS a handshake costs more than the
+		// rest of a login. One transport per provider, sized for bursts.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		hc.Transport = t
+	}
 	hc.CheckRedirect = noRedirect
 	if hc.Timeout == 0 {
 		hc.Timeout = timeout

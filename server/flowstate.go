@@ -43,9 +43,9 @@ type flowState struct {
 // verifier derived from it can carry no more entropy than it has, and RFC
 // 7636 §7.1 asks for 256 bits.
 func newSeed() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b)
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // derive returns the nonce and the PKCE verifier of a flow. The seed is

@@ -73,7 +73,6 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		id := c.Response().Header().Get(echo.HeaderXRequestID)
-		c.Set(ctxLogger, s.log.With("request_id", id))
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
@@ -112,12 +111,15 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// reqLog is the logger for a handler's own lines: it carries the request id.
+// reqLog is the logger for a handler's own lines: it carries the request
+// id. It is made on first use: most requests log nothing but the access line.
 func (s *Server) reqLog(c echo.Context) *slog.Logger {
 	if l, ok := c.Get(ctxLogger).(*slog.Logger); ok {
 		return l
 	}
-	return s.log
+	l := s.log.With("request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	c.Set(ctxLogger, l)
+	return l
 }
 
 // recoverPanics turns a panic into a 500 whose stack goes to the log only.
