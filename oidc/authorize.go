@@ -101,6 +101,18 @@ func (p *Provider) oauth2Config(eps *endpoints, redirectURI string) *oauth2.Conf
 	}
 }
 
+// tokenConfig is oauth2Config with the client secret of this moment, for
+// the token endpoint.
+func (p *Provider) tokenConfig(eps *endpoints, redirectURI string) (*oauth2.Config, error) {
+	secret, err := p.clientSecret()
+	if err != nil {
+		return nil, newError(CodeUnavailable, "client_secret", err, "client_secret: cannot make the client secret")
+	}
+	oc := p.oauth2Config(eps, redirectURI)
+	oc.ClientSecret = secret
+	return oc, nil
+}
+
 // LogoutRequest is what an RP-initiated logout URL carries besides
 // client_id. PostLogoutRedirectURI must have been checked against the
 // caller's allow-list.

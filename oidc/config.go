@@ -77,6 +77,20 @@ type Config struct {
 
 	ClientID, ClientSecret string
 
+	// BaseURL is a self-hosted or per-tenant instance for the presets that
+	// have one (GitHub Enterprise Server, self-managed GitLab, an Auth0,
+	// Okta or Keycloak address): the preset derives the issuer and
+	// endpoints from it. A bare host is taken as https. For a plain oidc
+	// provider it is the issuer. Issuer and BaseURL are exclusive.
+	BaseURL string
+	// Tenant is the microsoft preset's tenant: a tenant id or verified
+	// domain, or common, organizations or consumers.
+	Tenant string
+	// TeamID, KeyID and PrivateKey (PEM, the .p8 file Apple hands out) let
+	// the apple preset make its ES256 client secret itself; ClientSecret
+	// is then left empty.
+	TeamID, KeyID, PrivateKey string
+
 	// Scopes requested; default for oidc: openid email profile. An oidc
 	// provider's scopes must include openid.
 	Scopes []string
@@ -191,6 +205,12 @@ func (c *Config) normalize() error {
 			probs = append(probs, ce.Problems...)
 		} else {
 			bad("type", "%v", err)
+		}
+	}
+	if c.BaseURL != "" {
+		// Not a preset (ApplyPreset would have used it): it is the issuer.
+		if err := applyBaseURL(c, nil); err != nil {
+			probs = append(probs, err.(*ConfigError).Problems...)
 		}
 	}
 	switch c.Type {

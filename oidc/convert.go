@@ -150,6 +150,8 @@ func (p *Provider) convertAccessToken(ctx context.Context, eps *endpoints, token
 	switch {
 	case eps.introspection != "":
 		return p.convertIntrospected(ctx, eps, token)
+	case p.quirks.convertAccess != nil:
+		return p.quirks.convertAccess(ctx, p, eps, token)
 	case p.cfg.Preset == "github":
 		return p.convertGitHub(ctx, eps, token)
 	case p.cfg.Preset == "google":

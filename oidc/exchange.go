@@ -81,8 +81,12 @@ func (p *Provider) Exchange(ctx context.Context, r ExchangeRequest) (*Result, er
 		return nil, err
 	}
 
+	oc, err := p.tokenConfig(eps, r.RedirectURI)
+	if err != nil {
+		return nil, err
+	}
 	t, err := p.tokenRequest(ctx, func(ctx context.Context) (*oauth2.Token, error) {
-		return p.oauth2Config(eps, r.RedirectURI).Exchange(ctx, r.Code, oauth2.VerifierOption(r.CodeVerifier))
+		return oc.Exchange(ctx, r.Code, oauth2.VerifierOption(r.CodeVerifier))
 	})
 	if err != nil {
 		return nil, err
@@ -284,6 +288,11 @@ func (p *Provider) identify(ctx context.Context, eps *endpoints, t *Tokens, vp v
 		id.Subject = subjectRaw
 	}
 	fillProfile(id, id.Claims, id.Userinfo)
+	if p.quirks.enrich != nil {
+		if err := p.quirks.enrich(ctx, p, eps, t.AccessToken, id); err != nil {
+			return nil, err
+		}
+	}
 	return id, nil
 }
 

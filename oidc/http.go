@@ -115,10 +115,14 @@ func (p *Provider) getJSON(ctx context.Context, url string, limit int64, bearer 
 // bytes of the body, which may hold provider text: for logs only. call
 // names the endpoint for Config.Observe.
 func (p *Provider) postForm(ctx context.Context, call, endpoint string, form url.Values) (int, []byte, error) {
+	secret, err := p.clientSecret()
+	if err != nil {
+		return 0, nil, fmt.Errorf("client secret: %w", err)
+	}
 	if p.cfg.ClientAuth == ClientAuthPost {
 		form.Set("client_id", p.cfg.ClientID)
-		if p.cfg.ClientSecret != "" {
-			form.Set("client_secret", p.cfg.ClientSecret)
+		if secret != "" {
+			form.Set("client_secret", secret)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
@@ -132,7 +136,7 @@ func (p *Provider) postForm(ctx context.Context, call, endpoint string, form url
 	req.Header.Set("User-Agent", userAgent)
 	if p.cfg.ClientAuth == ClientAuthBasic {
 		// RFC 6749 §2.3.1: form-encode id and secret before Basic.
-		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(p.cfg.ClientSecret))
+		req.SetBasicAuth(url.QueryEscape(p.cfg.ClientID), url.QueryEscape(secret))
 	}
 	return p.do(call, req)
 }

@@ -1,10 +1,12 @@
 package oidc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // preset holds what a well-known provider needs beyond client id and
@@ -13,6 +15,35 @@ type preset struct {
 	cfg Config
 	// needIssuer, when set, explains why the preset cannot pick an issuer.
 	needIssuer string
+	// fromBase fills the issuer and endpoints from Config.BaseURL
+	// (normalised: https:// when no scheme, no trailing slash); nil means
+	// the base URL is the issuer.
+	fromBase func(c *Config, base string)
+	quirks   quirks
+}
+
+// quirks are a preset's departures from plain OpenID Connect or OAuth 2.0.
+// Each hook is optional; a nil hook means the standard behaviour. They are
+// functions of the Provider so that a preset keeps its whole story in its
+// own file (preset_<name>.go).
+type quirks struct {
+	// checkIssuer replaces the exact comparison of a verified ID token's
+	// iss with the configured issuer (Microsoft's {tenantid} template).
+	checkIssuer func(p *Provider, claims map[string]any) error
+	// userinfo rewrites a userinfo (or profile API) answer into OpenID
+	// Connect claim names before the identity is read from it: Discord's
+	// verified, Twitter's data wrapper, Facebook's picture object.
+	userinfo func(info map[string]any) map[string]any
+	// enrich completes an identity with more calls made with the access
+	// token (GitHub's /user/emails).
+	enrich func(ctx context.Context, p *Provider, eps *endpoints, accessToken string, id *Identity) error
+	// convertAccess checks that an access token was issued to this client
+	// and returns its identity (GitHub's token check, Google's tokeninfo,
+	// Facebook's debug_token).
+	convertAccess func(ctx context.Context, p *Provider, eps *endpoints, token string) (*Identity, error)
+	// clientSecret returns the client secret to send now (Apple's ES256
+	// JWT); nil means Config.ClientSecret.
+	clientSecret func(p *Provider) (string, error)
 }
 
 // lookupPreset returns the preset called name. Presets are kept few and
@@ -111,6 +142,11 @@ func ApplyPreset(cfg *Config) error {
 	if !ok {
 		return problem("type", "unknown provider type %q (known: %v)", name, presetNames())
 	}
+	if cfg.BaseURL != "" {
+		if err := applyBaseURL(cfg, p.fromBase); err != nil {
+			return err
+		}
+	}
 	if cfg.Issuer == "" && p.needIssuer != "" {
 		return problem("issuer", "%s", p.needIssuer)
 	}
@@ -138,5 +174,31 @@ func ApplyPreset(cfg *Config) error {
 		maps.Copy(params, cfg.AuthParams)
 		cfg.AuthParams = params
 	}
+	return nil
+}
+
+// NormalizeBaseURL turns what an operator writes as a base URL (a bare
+// host, or a URL with a trailing slash) into https://host[/path].
+func NormalizeBaseURL(base string) string {
+	base = strings.TrimSpace(base)
+	if !strings.Contains(base, "://") {
+		base = "https://" + base
+	}
+	return strings.TrimRight(base, "/")
+}
+
+// applyBaseURL derives the issuer (and, through fromBase, endpoints) from
+// Config.BaseURL once, clearing it so a second call does nothing.
+func applyBaseURL(cfg *Config, fromBase func(c *Config, base string)) error {
+	if cfg.Issuer != "" {
+		return &ConfigError{Provider: cfg.Name, Problems: []ConfigProblem{{Field: "base_url", Msg: "the issuer is set too: keep one"}}}
+	}
+	base := NormalizeBaseURL(cfg.BaseURL)
+	cfg.BaseURL = ""
+	if fromBase != nil {
+		fromBase(cfg, base)
+		return nil
+	}
+	cfg.Issuer = base
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 type Provider struct {
 	cfg    Config
 	client *http.Client
+	quirks quirks // the preset's, zero for none
 
 	static *endpoints          // oauth2 type: everything from Config
 	disc   *remote[*endpoints] // oidc type: discovery merged with Config overrides
@@ -54,6 +55,9 @@ func New(cfg Config) (*Provider, error) {
 	p := &Provider{
 		cfg:    cfg,
 		client: buildClient(cfg.HTTPClient, cfg.Timeout),
+	}
+	if pr, ok := lookupPreset(cfg.Preset); ok {
+		p.quirks = pr.quirks
 	}
 	if cfg.Type == TypeOAuth2 {
 		p.static = &endpoints{
@@ -284,4 +288,13 @@ func isTimeout(err error) bool {
 		Timeout() bool
 	}](err)
 	return ok && t.Timeout()
+}
+
+// clientSecret is the secret sent to the provider's token, revocation and
+// introspection endpoints: Config.ClientSecret, or what the preset makes.
+func (p *Provider) clientSecret() (string, error) {
+	if p.quirks.clientSecret != nil {
+		return p.quirks.clientSecret(p)
+	}
+	return p.cfg.ClientSecret, nil
 }

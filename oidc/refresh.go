@@ -43,8 +43,12 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken, subject string) (*
 	if err != nil {
 		return nil, err
 	}
+	oc, err := p.tokenConfig(eps, "")
+	if err != nil {
+		return nil, err
+	}
 	t, err := p.tokenRequest(ctx, func(ctx context.Context) (*oauth2.Token, error) {
-		return p.oauth2Config(eps, "").TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+		return oc.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
 	})
 	if err != nil {
 		return nil, err

@@ -30,7 +30,17 @@ func (p *Provider) userinfo(ctx context.Context, endpoint, accessToken string) (
 	if json.Unmarshal(body, &info) != nil || info == nil || json.Unmarshal(body, &raw) != nil {
 		return nil, "", newError(CodeUserinfoFailed, "userinfo_format", nil, "userinfo_format: not a JSON object")
 	}
-	return info, rawSubject(raw[p.cfg.SubjectClaim]), nil
+	sub := rawSubject(raw[p.cfg.SubjectClaim])
+	if p.quirks.userinfo != nil {
+		info = p.quirks.userinfo(info)
+		if info == nil {
+			return nil, "", newError(CodeUserinfoFailed, "userinfo_format", nil, "userinfo_format: not the provider's profile shape")
+		}
+		if sub == "" {
+			sub, _ = subjectString(info[p.cfg.SubjectClaim])
+		}
+	}
+	return info, sub, nil
 }
 
 // rawSubject renders a JSON string or integer literal as a subject.

@@ -290,6 +290,11 @@ func providerConfig(name string, p *providerEnv, ps *problems) ProviderConfig {
 			Name:               name,
 			Type:               strings.ToLower(p.Type),
 			Issuer:             p.Issuer,
+			BaseURL:            p.BaseUrl,
+			Tenant:             p.Tenant,
+			TeamID:             p.TeamId,
+			KeyID:              p.KeyId,
+			PrivateKey:         p.PrivateKey,
 			ClientID:           p.ClientId,
 			ClientSecret:       p.ClientSecret,
 			Scopes:             splitScopes(p.Scopes),
@@ -315,12 +320,6 @@ func providerConfig(name string, p *providerEnv, ps *problems) ProviderConfig {
 	}
 	if pc.DisplayName == "" {
 		pc.DisplayName = displayNameOf(name)
-	}
-	if p.BaseUrl != "" {
-		if p.Issuer != "" {
-			ps.add(envName(name, "BASE_URL"), "%s is set too: keep one", envName(name, "ISSUER"))
-		}
-		pc.OIDC.Issuer = baseURLToIssuer(p.BaseUrl)
 	}
 	pc.RedirectURI, pc.RedirectURIs = defaultFirst(p.RedirectUri, p.RedirectUris)
 	pc.PostLogoutRedirectURI, pc.PostLogoutRedirectURIs = defaultFirst(p.PostLogoutRedirectUri, p.PostLogoutRedirectUris)

@@ -101,7 +101,11 @@ func TestLoadConfigPortAndBaseURL(t *testing.T) {
 	if cfg.Addr != ":9000" {
 		t.Errorf("PORT not honoured: %q", cfg.Addr)
 	}
-	if got := cfg.Providers[0].OIDC.Issuer; got != "https://dev-123.okta.test" {
+	rp, err := oidc.New(cfg.Providers[0].OIDC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rp.Issuer(); got != "https://dev-123.okta.test" {
 		t.Errorf("BASE_URL: issuer %q", got)
 	}
 }

@@ -259,16 +259,6 @@ func lowerAll(in []string) []string {
 	return out
 }
 
-// baseURLToIssuer turns a bare host ("dev-123.okta.com") into an https URL;
-// a full URL is kept as given, minus a trailing slash.
-func baseURLToIssuer(base string) string {
-	base = strings.TrimSpace(base)
-	if !strings.Contains(base, "://") {
-		base = "https://" + base
-	}
-	return strings.TrimRight(base, "/")
-}
-
 func displayNameOf(name string) string {
 	words := strings.Split(name, "_")
 	for i, w := range words {

@@ -51,6 +51,10 @@ type providerEnv struct {
 	Type                   string            `split_words:"true"`
 	Issuer                 string            `split_words:"true"`
 	BaseUrl                string            `split_words:"true"`
+	Tenant                 string            `split_words:"true"`
+	TeamId                 string            `split_words:"true"`
+	KeyId                  string            `split_words:"true"`
+	PrivateKey             string            `split_words:"true"`
 	ClientId               string            `split_words:"true"`
 	ClientSecret           string            `split_words:"true"`
 	RedirectUri            string            `split_words:"true"`
