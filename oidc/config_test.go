@@ -34,7 +34,7 @@ func TestNewValidation(t *testing.T) {
 				"jwks_url:", "timeout: negative", `"state" is set by edgeauth`, `"code_challenge" is set by edgeauth`,
 				"needs the openid scope"},
 		},
-		{name: "unknown type", cfg: Config{Name: "x", Type: "okta", ClientID: "c"}, want: []string{`unknown provider type "okta"`}},
+		{name: "unknown type", cfg: Config{Name: "x", Type: "myspace", ClientID: "c"}, want: []string{`unknown provider type "myspace"`}},
 		{name: "oauth2 needs URLs", cfg: Config{Name: "x", Type: "oauth2", ClientID: "c"}, want: []string{"auth_url: missing", "token_url: missing", "userinfo_url: missing"}},
 		{name: "oauth2 userinfo never", cfg: Config{Name: "x", Type: "oauth2", ClientID: "c", AuthURL: "https://a/x", TokenURL: "https://a/t", UserinfoURL: "https://a/u", Userinfo: "never"}, want: []string{"never is impossible"}},
 		{name: "HS256 with a short secret", cfg: Config{Name: "x", Issuer: "https://op", ClientID: "c", ClientSecret: "short", SigningAlgs: []string{"HS256"}}, want: []string{"HS256 needs a client secret of at least 32 bytes"}},
@@ -242,7 +242,7 @@ func TestConfigErrorFields(t *testing.T) {
 		{"negative age", Config{Name: "x", ClientID: "c", Issuer: "https://op", ConvertMaxAge: -time.Second}, []string{"convert_max_age"}},
 		{"hosted domains need google or microsoft", Config{Name: "x", ClientID: "c", Issuer: "https://op", HostedDomains: []string{"example.com"}}, []string{"hosted_domains"}},
 		{"hosted domains on github", Config{Name: "gh", Type: "github", ClientID: "c", HostedDomains: []string{"example.com"}}, []string{"hosted_domains"}},
-		{"unknown type", Config{Name: "x", Type: "okta", ClientID: "c"}, []string{"type", "issuer"}},
+		{"unknown type", Config{Name: "x", Type: "myspace", ClientID: "c"}, []string{"type", "issuer"}},
 		{"microsoft without tenant", Config{Name: "ms", Type: "microsoft", ClientID: "c"}, []string{"issuer"}},
 	}
 	for _, tc := range cases {
@@ -276,7 +276,7 @@ func TestConfigErrorFields(t *testing.T) {
 	if err != nil {
 		t.Fatalf("google with hosted domains: %v", err)
 	}
-	err = ApplyPreset(&Config{Name: "x", Type: "okta"})
+	err = ApplyPreset(&Config{Name: "x", Type: "myspace"})
 	if ce, ok := errors.AsType[*ConfigError](err); !ok || len(ce.Problems) != 1 || ce.Problems[0].Field != "type" {
 		t.Fatalf("ApplyPreset: %v", err)
 	}

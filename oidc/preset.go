@@ -46,73 +46,47 @@ type quirks struct {
 	clientSecret func(p *Provider) (string, error)
 }
 
-// lookupPreset returns the preset called name. Presets are kept few and
-// checked against each provider's published discovery document; anything
-// else is configured as plain oidc or oauth2.
+// lookupPreset returns the preset called name. Each preset lives in its
+// own file, preset_<name>.go, with the provider's documentation cited
+// there; anything else is configured as plain oidc or oauth2.
 func lookupPreset(name string) (preset, bool) {
 	switch name {
-	case "google":
-		// https://accounts.google.com/.well-known/openid-configuration. The
-		// issuer has no trailing slash; ID tokens carry email.
-		return preset{cfg: Config{Type: TypeOIDC, Issuer: "https://accounts.google.com"}}, true
-
-	case "microsoft":
-		// Microsoft identity platform v2.0. The multi-tenant "common" and
-		// "organizations" documents publish a templated issuer
-		// (https://login.microsoftonline.com/{tenantid}/v2.0) that no exact
-		// comparison can match, so the issuer must name one tenant:
-		// https://login.microsoftonline.com/<tenant-id>/v2.0 (personal
-		// accounts: tenant 9188040d-6c67-4c5b-b112-36a304b66dad). A
-		// multi-tenant app configures one provider per tenant.
-		return preset{
-			cfg: Config{Type: TypeOIDC},
-			needIssuer: "microsoft: set the issuer to https://login.microsoftonline.com/<tenant-id>/v2.0; " +
-				"the multi-tenant endpoints publish a templated issuer that cannot be checked exactly",
-		}, true
-
 	case "apple":
-		// Sign in with Apple: https://appleid.apple.com/.well-known/openid-configuration.
-		// The client secret is the ES256 JWT you generate from your Apple
-		// key (valid at most six months); Apple takes it only in the body
-		// (client_secret_post). Asking for the email scope makes Apple
-		// insist on response_mode=form_post, so the app's redirect URI
-		// receives a POST. Apple has no userinfo endpoint and sends
-		// email_verified as a string.
-		return preset{cfg: Config{
-			Type:       TypeOIDC,
-			Issuer:     "https://appleid.apple.com",
-			Scopes:     []string{"openid", "email"},
-			ClientAuth: ClientAuthPost,
-			AuthParams: map[string]string{"response_mode": "form_post"},
-		}}, true
-
-	case "gitlab":
-		// GitLab.com: https://gitlab.com/.well-known/openid-configuration.
-		// Self-managed GitLab: type oidc with the instance's URL as issuer.
-		return preset{cfg: Config{Type: TypeOIDC, Issuer: "https://gitlab.com"}}, true
-
+		return applePreset(), true
+	case "auth0":
+		return auth0Preset(), true
+	case "discord":
+		return discordPreset(), true
+	case "facebook":
+		return facebookPreset(), true
 	case "github":
-		// GitHub is OAuth 2.0 only (no ID token): the identity comes from
-		// GET https://api.github.com/user, whose numeric `id` is the stable
-		// subject (the login can be renamed). That answer carries the
-		// public email only and no email_verified, so
-		// Identity.EmailVerified stays false; reading /user/emails is left
-		// to the application. Issuer only names GitHub in Identity.Issuer.
-		return preset{cfg: Config{
-			Type:         TypeOAuth2,
-			Issuer:       "https://github.com",
-			AuthURL:      "https://github.com/login/oauth/authorize",
-			TokenURL:     "https://github.com/login/oauth/access_token",
-			UserinfoURL:  "https://api.github.com/user",
-			SubjectClaim: "id",
-			Scopes:       []string{"read:user", "user:email"},
-			ClientAuth:   ClientAuthPost,
-		}}, true
+		return githubPreset(), true
+	case "gitlab":
+		return gitlabPreset(), true
+	case "google":
+		return googlePreset(), true
+	case "keycloak":
+		return keycloakPreset(), true
+	case "linkedin":
+		return linkedinPreset(), true
+	case "microsoft":
+		return microsoftPreset(), true
+	case "okta":
+		return oktaPreset(), true
+	case "slack":
+		return slackPreset(), true
+	case "twitter", "x":
+		return twitterPreset(), true
+	case "zitadel":
+		return zitadelPreset(), true
 	}
 	return preset{}, false
 }
 
-func presetNames() []string { return []string{"apple", "github", "gitlab", "google", "microsoft"} }
+func presetNames() []string {
+	return []string{"apple", "auth0", "discord", "facebook", "github", "gitlab", "google", "keycloak",
+		"linkedin", "microsoft", "okta", "slack", "twitter", "x", "zitadel"}
+}
 
 // ApplyPreset fills Type, Preset, Issuer, endpoints, scopes and client
 // authentication for a well-known provider named by cfg.Type (or by

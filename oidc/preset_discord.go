@@ -1,0 +1,5 @@
+package oidc
+
+func discordPreset() preset {
+	return preset{needIssuer: "discord: not available yet"}
+}

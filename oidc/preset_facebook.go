@@ -1,0 +1,5 @@
+package oidc
+
+func facebookPreset() preset {
+	return preset{needIssuer: "facebook: not available yet"}
+}

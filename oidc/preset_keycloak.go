@@ -1,0 +1,5 @@
+package oidc
+
+func keycloakPreset() preset {
+	return preset{needIssuer: "keycloak: not available yet"}
+}

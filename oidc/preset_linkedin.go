@@ -1,0 +1,5 @@
+package oidc
+
+func linkedinPreset() preset {
+	return preset{needIssuer: "linkedin: not available yet"}
+}

@@ -1,0 +1,5 @@
+package oidc
+
+func oktaPreset() preset {
+	return preset{needIssuer: "okta: not available yet"}
+}

@@ -1,0 +1,5 @@
+package oidc
+
+func slackPreset() preset {
+	return preset{needIssuer: "slack: not available yet"}
+}

@@ -1,0 +1,5 @@
+package oidc
+
+func twitterPreset() preset {
+	return preset{needIssuer: "twitter: not available yet"}
+}

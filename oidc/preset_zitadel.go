@@ -1,0 +1,5 @@
+package oidc
+
+func zitadelPreset() preset {
+	return preset{needIssuer: "zitadel: not available yet"}
+}
