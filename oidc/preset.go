@@ -19,6 +19,10 @@ type preset struct {
 	// (normalised: https:// when no scheme, no trailing slash); nil means
 	// the base URL is the issuer.
 	fromBase func(c *Config, base string)
+	// validate checks the resolved Config (issuer and endpoints filled)
+	// for what the preset knows must hold, e.g. Auth0's trailing slash;
+	// nil means nothing beyond the generic checks.
+	validate func(c *Config) []ConfigProblem
 	quirks   quirks
 }
 
@@ -44,6 +48,10 @@ type quirks struct {
 	// clientSecret returns the client secret to send now (Apple's ES256
 	// JWT); nil means Config.ClientSecret.
 	clientSecret func(p *Provider) (string, error)
+	// missingNonce accepts a login's ID token without a nonce claim
+	// (LinkedIn never echoes it); a nonce that is present must still
+	// match, and Convert is unaffected.
+	missingNonce bool
 }
 
 // lookupPreset returns the preset called name. Each preset lives in its
@@ -147,6 +155,11 @@ func ApplyPreset(cfg *Config) error {
 		params := maps.Clone(p.cfg.AuthParams)
 		maps.Copy(params, cfg.AuthParams)
 		cfg.AuthParams = params
+	}
+	if p.validate != nil {
+		if probs := p.validate(cfg); len(probs) > 0 {
+			return &ConfigError{Provider: cfg.Name, Problems: probs}
+		}
 	}
 	return nil
 }

@@ -1,0 +1,253 @@
+package presettest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/edgeauth/edgeauth/oidc/oidctest"
+)
+
+// OIDCFake is an OpenID Provider (an [oidctest.Provider]) dressed as a
+// hosted one: it answers under that provider's issuer and endpoint paths,
+// publishes only the endpoints the provider documents, and shapes claims
+// and answers as the provider does. Requests reach it through
+// [OIDCFake.Client], which routes the provider's hosts to a local
+// listener, so a preset's real URLs are used unchanged.
+//
+// Codes, tokens, PKCE, client authentication, refresh, revocation and
+// introspection behave as oidctest documents. Faults set with
+// [OIDCFake.SetFaults] apply on top of the provider's shape.
+type OIDCFake struct {
+	*oidctest.Provider
+	srv      *httptest.Server
+	spec     oidcFakeSpec
+	basePath string                       // the issuer's path, no trailing slash
+	routes   map[string]oidctest.Endpoint // host+path → oidctest endpoint
+	hosts    []string
+}
+
+// oidcFakeSpec is what a provider's fake says about itself.
+type oidcFakeSpec struct {
+	issuer   string
+	client   oidctest.Client
+	issParam bool
+	// endpoints are the URLs the provider publishes; an endpoint missing
+	// here is left out of discovery and answers 404.
+	endpoints map[oidctest.Endpoint]string
+	// subject turns oidctest's subject (32 hex digits) into the
+	// provider's form, the same way in ID tokens, userinfo and
+	// introspection; nil keeps it.
+	subject func(sub string) string
+	// Shape hooks, run before the test's faults of the same kind.
+	discovery     func(doc map[string]any)
+	idToken       func(claims map[string]any)
+	token         func(resp map[string]any)
+	userinfo      func(claims map[string]any)
+	introspection func(resp map[string]any)
+	// before may answer a request itself (true) before the provider sees
+	// it: LinkedIn refusing client_secret_basic.
+	before func(e oidctest.Endpoint, w http.ResponseWriter, r *http.Request) bool
+	// answer rewrites an answer after the provider made it: Slack's
+	// HTTP 200 with {"ok": false}.
+	answer func(e oidctest.Endpoint, status int, body []byte) (int, []byte)
+}
+
+// discoveryKeys are the discovery metadata names of the endpoints.
+var discoveryKeys = map[oidctest.Endpoint]string{
+	oidctest.AuthorizeEndpoint:     "authorization_endpoint",
+	oidctest.TokenEndpoint:         "token_endpoint",
+	oidctest.UserinfoEndpoint:      "userinfo_endpoint",
+	oidctest.JWKSEndpoint:          "jwks_uri",
+	oidctest.RevocationEndpoint:    "revocation_endpoint",
+	oidctest.IntrospectionEndpoint: "introspection_endpoint",
+	oidctest.EndSessionEndpoint:    "end_session_endpoint",
+}
+
+func newOIDCFake(t testing.TB, spec oidcFakeSpec) *OIDCFake {
+	t.Helper()
+	issParam := spec.issParam
+	op, err := oidctest.New(oidctest.Options{Issuer: spec.issuer, Clients: []oidctest.Client{spec.client}, IssParameter: &issParam})
+	if err != nil {
+		t.Fatalf("presettest: %v", err)
+	}
+	iu, err := url.Parse(spec.issuer)
+	if err != nil {
+		t.Fatalf("presettest: issuer: %v", err)
+	}
+	f := &OIDCFake{
+		Provider: op,
+		spec:     spec,
+		basePath: strings.TrimSuffix(iu.Path, "/"),
+		routes:   map[string]oidctest.Endpoint{iu.Host + strings.TrimSuffix(iu.Path, "/") + string(oidctest.DiscoveryEndpoint): oidctest.DiscoveryEndpoint},
+		hosts:    []string{iu.Host},
+	}
+	for e, raw := range spec.endpoints {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("presettest: endpoint %s: %v", raw, err)
+		}
+		f.routes[u.Host+u.Path] = e
+		if !slices.Contains(f.hosts, u.Host) {
+			f.hosts = append(f.hosts, u.Host)
+		}
+	}
+	f.srv = httptest.NewServer(f)
+	t.Cleanup(f.srv.Close)
+	f.SetFaults(oidctest.Faults{})
+	return f
+}
+
+// Issuer returns the provider's issuer, as its discovery document says it.
+func (f *OIDCFake) Issuer() string { return f.spec.issuer }
+
+// EndpointURL returns the provider's own URL for e, "" when it has none.
+func (f *OIDCFake) EndpointURL(e oidctest.Endpoint) string { return f.spec.endpoints[e] }
+
+// Client returns an HTTP client whose requests to the provider's hosts
+// reach the fake; any other host is an error, never the network.
+func (f *OIDCFake) Client() *http.Client {
+	return &http.Client{
+		Transport:     oidcFakeTransport{target: f.srv.URL, hosts: f.hosts, base: f.srv.Client().Transport},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Login signs email in to an authorization URL built for the provider's
+// own authorization endpoint, as [oidctest.Provider.Login] does.
+func (f *OIDCFake) Login(authURL, email string) (*url.URL, error) {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return nil, errors.New("presettest: login: malformed authorization URL")
+	}
+	if got, want := u.Scheme+"://"+u.Host+u.EscapedPath(), f.spec.endpoints[oidctest.AuthorizeEndpoint]; got != want {
+		return nil, fmt.Errorf("presettest: login: %q is not the authorization endpoint %q", got, want)
+	}
+	return f.Provider.Login(f.Provider.EndpointURL(oidctest.AuthorizeEndpoint)+"?"+u.RawQuery, email)
+}
+
+// SetFaults makes later answers misbehave as faults says, on top of the
+// provider's shape: a hook of the test runs after the provider's own.
+func (f *OIDCFake) SetFaults(faults oidctest.Faults) {
+	faults.DiscoveryDocument = chainHooks(f.shapeDiscovery, faults.DiscoveryDocument)
+	faults.IDTokenClaims = chainHooks(f.shapeSubject, chainHooks(f.spec.idToken, faults.IDTokenClaims))
+	faults.TokenResponse = chainHooks(f.spec.token, faults.TokenResponse)
+	faults.UserinfoClaims = chainHooks(f.shapeSubject, chainHooks(f.spec.userinfo, faults.UserinfoClaims))
+	faults.IntrospectionResponse = chainHooks(f.shapeSubject, chainHooks(f.spec.introspection, faults.IntrospectionResponse))
+	f.Provider.SetFaults(faults)
+}
+
+func chainHooks(first, then func(map[string]any)) func(map[string]any) {
+	return func(m map[string]any) {
+		if first != nil {
+			first(m)
+		}
+		if then != nil {
+			then(m)
+		}
+	}
+}
+
+// shapeSubject writes sub in the provider's form.
+func (f *OIDCFake) shapeSubject(m map[string]any) {
+	if sub, ok := m["sub"].(string); ok && f.spec.subject != nil {
+		m["sub"] = f.spec.subject(sub)
+	}
+}
+
+// Subject returns the subject the fake gives email, in the provider's form.
+func (f *OIDCFake) Subject(email string) string {
+	sub := oidctest.Subject(email)
+	if f.spec.subject != nil {
+		sub = f.spec.subject(sub)
+	}
+	return sub
+}
+
+// shapeDiscovery publishes the provider's own endpoint URLs and nothing
+// it does not offer.
+func (f *OIDCFake) shapeDiscovery(doc map[string]any) {
+	for e, key := range discoveryKeys {
+		if u := f.spec.endpoints[e]; u != "" {
+			doc[key] = u
+			continue
+		}
+		delete(doc, key)
+		switch e {
+		case oidctest.RevocationEndpoint:
+			delete(doc, "revocation_endpoint_auth_methods_supported")
+		case oidctest.IntrospectionEndpoint:
+			delete(doc, "introspection_endpoint_auth_methods_supported")
+		}
+	}
+	if f.spec.discovery != nil {
+		f.spec.discovery(doc)
+	}
+}
+
+// ServeHTTP maps the provider's paths onto the oidctest endpoints.
+func (f *OIDCFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e, ok := f.routes[r.Host+r.URL.Path]
+	if !ok {
+		writeFakeJSON(w, http.StatusNotFound, map[string]any{"error": "not_found"})
+		return
+	}
+	if f.spec.before != nil && f.spec.before(e, w, r) {
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = f.basePath + string(e)
+	r2.URL.RawPath = ""
+	if f.spec.answer == nil {
+		f.Provider.ServeHTTP(w, r2)
+		return
+	}
+	rec := httptest.NewRecorder()
+	f.Provider.ServeHTTP(rec, r2)
+	status, body := f.spec.answer(e, rec.Code, rec.Body.Bytes())
+	for k, vs := range rec.Header() {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeFakeJSON writes v as an uncacheable JSON answer.
+func writeFakeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// oidcFakeTransport sends requests for hosts to target, keeping their
+// path, query and Host.
+type oidcFakeTransport struct {
+	target string
+	hosts  []string
+	base   http.RoundTripper
+}
+
+func (t oidcFakeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !slices.Contains(t.hosts, req.URL.Host) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("presettest: %s is not a host of this fake", req.URL.Host)
+	}
+	target, err := url.Parse(t.target)
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.URL.Scheme, r.URL.Host = target.Scheme, target.Host
+	r.Host = req.URL.Host
+	return t.base.RoundTrip(r)
+}
