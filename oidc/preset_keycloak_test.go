@@ -1,0 +1,96 @@
+package oidc
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/edgeauth/edgeauth/oidc/oidctest"
+	"github.com/edgeauth/edgeauth/oidc/presettest"
+)
+
+func TestKeycloakIssuer(t *testing.T) {
+	cases := []struct {
+		name, baseURL, want string
+	}{
+		{"realm", "kc.example.com/realms/demo", "https://kc.example.com/realms/demo"},
+		{"legacy /auth", "https://kc.example.com/auth/realms/demo/", "https://kc.example.com/auth/realms/demo"},
+		{"own context path", "https://example.com/sso/realms/demo", "https://example.com/sso/realms/demo"},
+		{"bare host", "kc.example.com", ""},
+		{"realms without a name", "kc.example.com/realms", ""},
+		{"an endpoint", "kc.example.com/realms/demo/protocol/openid-connect", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Name: "keycloak", ClientID: "c", BaseURL: tc.baseURL}
+			err := ApplyPreset(&cfg)
+			if tc.want == "" {
+				wantConfigProblem(t, err, "issuer", "ending in /realms/<realm>")
+				return
+			}
+			if err != nil || cfg.Issuer != tc.want {
+				t.Fatalf("issuer %q, %v; want %q", cfg.Issuer, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestKeycloakLoginAndConvert(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		legacy  bool
+		baseURL string
+	}{
+		{"current", false, "kc.example.com/realms/demo"},
+		{"legacy /auth", true, "kc.example.com/auth/realms/demo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			fake := presettest.NewKeycloak(t, "kc.example.com", "demo", tc.legacy, hostedClient())
+			p := hostedProvider(t, fake.OIDCFake, Config{Type: "keycloak", BaseURL: tc.baseURL})
+			res, err := hostedLogin(t, p, fake.OIDCFake, "lu@example.com")
+			if err != nil {
+				t.Fatalf("login: %v", err)
+			}
+			id := res.Identity
+			if id.Issuer != fake.Issuer() || id.Subject != fake.Subject("lu@example.com") || !id.EmailVerified || id.Claims["typ"] != "ID" {
+				t.Fatalf("identity %+v", id)
+			}
+			eps, err := p.Endpoints(ctx)
+			if err != nil || !eps.IssParameter || !strings.HasSuffix(eps.Introspection, "/protocol/openid-connect/token/introspect") ||
+				!strings.HasSuffix(eps.EndSession, "/protocol/openid-connect/logout") || !strings.HasSuffix(eps.Revocation, "/protocol/openid-connect/revoke") {
+				t.Fatalf("endpoints %+v, %v", eps, err)
+			}
+			id2, err := p.Convert(ctx, ConvertRequest{Token: res.Tokens.AccessToken, TokenType: TokenTypeAccessToken})
+			if err != nil || id2.Subject != id.Subject {
+				t.Fatalf("Convert(access token) = %+v, %v", id2, err)
+			}
+			u, err := p.LogoutURL(ctx, LogoutRequest{IDTokenHint: res.Tokens.IDToken, PostLogoutRedirectURI: hostedBye})
+			if err != nil || !strings.Contains(u, "client_id="+hostedClientID) {
+				t.Fatalf("LogoutURL = %q, %v", u, err)
+			}
+		})
+	}
+}
+
+// Keycloak sends iss with every authorization response (RFC 9207) and
+// says so; a response without it did not come from the realm.
+func TestKeycloakIssParameter(t *testing.T) {
+	fake := presettest.NewKeycloak(t, "kc.example.com", "demo", false, hostedClient())
+	fake.SetFaults(oidctest.Faults{OmitIssParameter: true})
+	p := hostedProvider(t, fake.OIDCFake, Config{Type: "keycloak", BaseURL: "kc.example.com/realms/demo"})
+	_, err := hostedLogin(t, p, fake.OIDCFake, "lu@example.com")
+	wantError(t, err, CodeIssuerMismatch, "iss_param")
+}
+
+// An address the user has not confirmed is email_verified false, and
+// stays unverified in the identity.
+func TestKeycloakUnverifiedEmail(t *testing.T) {
+	fake := presettest.NewKeycloak(t, "kc.example.com", "demo", false, hostedClient())
+	fake.SetFaults(oidctest.Faults{IDTokenClaims: func(c map[string]any) { c["email_verified"] = false }})
+	p := hostedProvider(t, fake.OIDCFake, Config{Type: "keycloak", BaseURL: "kc.example.com/realms/demo"})
+	res, err := hostedLogin(t, p, fake.OIDCFake, "lu@example.com")
+	if err != nil || res.Identity.Email != "lu@example.com" || res.Identity.EmailVerified {
+		t.Fatalf("login = %+v, %v; want an unverified email", res, err)
+	}
+}

@@ -1,0 +1,62 @@
+package presettest
+
+import (
+	"testing"
+
+	"github.com/edgeauth/edgeauth/oidc/oidctest"
+)
+
+// Okta fakes an Okta org as https://developer.okta.com/docs/reference/api/oidc/
+// describes it. With authServer "" it is the org authorization server
+// (issuer https://{org}, endpoints under /oauth2/v1/); otherwise the
+// custom authorization server of that id (issuer
+// https://{org}/oauth2/{authServer}, endpoints under
+// /oauth2/{authServer}/v1/). Both publish authorize, token, userinfo,
+// keys, revoke, introspect and logout in discovery. Subjects look like
+// 00u<17 characters>; introspection answers carry client_id, username
+// and uid.
+type Okta struct {
+	*OIDCFake
+}
+
+// NewOkta starts the fake for the org host (dev-123.okta.com) and
+// authorization server id ("" for the org's, "default" for the default
+// custom one); it is closed when the test ends.
+func NewOkta(t testing.TB, org, authServer string, client oidctest.Client) *Okta {
+	t.Helper()
+	issuer := "https://" + org
+	if authServer != "" {
+		issuer += "/oauth2/" + authServer
+	}
+	api := issuer + "/v1"
+	if authServer == "" {
+		api = issuer + "/oauth2/v1"
+	}
+	subject := func(sub string) string { return "00u" + sub[:17] }
+	return &Okta{newOIDCFake(t, oidcFakeSpec{
+		issuer: issuer,
+		client: client,
+		endpoints: map[oidctest.Endpoint]string{
+			oidctest.AuthorizeEndpoint:     api + "/authorize",
+			oidctest.TokenEndpoint:         api + "/token",
+			oidctest.UserinfoEndpoint:      api + "/userinfo",
+			oidctest.JWKSEndpoint:          api + "/keys",
+			oidctest.RevocationEndpoint:    api + "/revoke",
+			oidctest.IntrospectionEndpoint: api + "/introspect",
+			oidctest.EndSessionEndpoint:    api + "/logout",
+		},
+		subject: subject,
+		idToken: func(c map[string]any) {
+			c["ver"] = 1
+			c["amr"] = []string{"pwd"}
+			c["idp"] = "00o" + claimString(c, "sub")[3:20]
+			c["preferred_username"] = claimString(c, "email")
+		},
+		introspection: func(resp map[string]any) {
+			if resp["active"] == true {
+				resp["username"] = "user@example.com"
+				resp["uid"] = resp["sub"]
+			}
+		},
+	})}
+}
