@@ -48,6 +48,10 @@ type quirks struct {
 	// clientSecret returns the client secret to send now (Apple's ES256
 	// JWT); nil means Config.ClientSecret.
 	clientSecret func(p *Provider) (string, error)
+	// introspection rewrites an RFC 7662 answer into the standard names
+	// before it is checked (Okta's uid is the user id, its sub the
+	// username); nil keeps it.
+	introspection func(ans map[string]any) map[string]any
 	// missingNonce accepts a login's ID token without a nonce claim
 	// (LinkedIn never echoes it); a nonce that is present must still
 	// match, and Convert is unaffected.

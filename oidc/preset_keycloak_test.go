@@ -94,3 +94,28 @@ func TestKeycloakUnverifiedEmail(t *testing.T) {
 		t.Fatalf("login = %+v, %v; want an unverified email", res, err)
 	}
 }
+
+// Keycloak's access tokens are JWTs from the realm (typ "Bearer", aud
+// "account"): convert-token must send one to introspection, not verify
+// it as an ID token, when the app does not say which it is.
+func TestKeycloakJWTAccessToken(t *testing.T) {
+	fake := presettest.NewKeycloak(t, "kc.example.com", "demo", false, hostedClient())
+	p := hostedProvider(t, fake.OIDCFake, Config{Type: "keycloak", BaseURL: "kc.example.com/realms/demo"})
+	toks, err := fake.IssueTokens(hostedClientID, "lu@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := fake.JWTAccessToken(toks.AccessToken, "lu@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := p.Convert(context.Background(), ConvertRequest{Token: at})
+	if err != nil || id.Subject != fake.Subject("lu@example.com") {
+		t.Fatalf("Convert(JWT access token) = %+v, %v", id, err)
+	}
+	// Its ID token is still told apart and accepted as one.
+	id, err = p.Convert(context.Background(), ConvertRequest{Token: toks.IDToken})
+	if err != nil || id.Claims["typ"] != "ID" {
+		t.Fatalf("Convert(ID token) = %+v, %v", id, err)
+	}
+}

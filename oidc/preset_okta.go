@@ -14,6 +14,12 @@ import (
 // different issuers and keys: pick the one the app is assigned to.
 // Discovery of both advertises introspection (so convert-token accepts
 // access tokens through RFC 7662), revocation and end_session.
+//
+// Okta's access tokens and their introspection answers name the user by
+// login in sub and by id in uid
+// (https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/OrgAS/#tag/OrgAS/operation/introspect);
+// ID tokens and userinfo use the id as sub. The preset reads uid as the
+// introspected subject, so that userinfo's sub can be matched with it.
 func oktaPreset() preset {
 	return preset{
 		cfg: Config{Type: TypeOIDC},
@@ -38,5 +44,16 @@ func oktaPreset() preset {
 			}
 			return nil
 		},
+		quirks: quirks{introspection: oktaIntrospection},
 	}
+}
+
+// oktaIntrospection makes Okta's uid (the user id) the subject of an
+// introspection answer; an answer without one keeps its sub.
+func oktaIntrospection(ans map[string]any) map[string]any {
+	if uid, _ := ans["uid"].(string); uid != "" {
+		ans["username"] = ans["sub"]
+		ans["sub"] = uid
+	}
+	return ans
 }

@@ -95,3 +95,28 @@ func TestOktaServersDoNotMix(t *testing.T) {
 	_, err = p.Convert(context.Background(), ConvertRequest{Token: toks.IDToken, TokenType: TokenTypeIDToken})
 	wantError(t, err, CodeInvalidToken, "kid")
 }
+
+// Okta's access tokens are JWTs from the issuer, and both they and their
+// introspection answers name the user by login (sub) and id (uid):
+// convert-token must take one for an access token without being told,
+// and match userinfo's sub with uid.
+func TestOktaJWTAccessToken(t *testing.T) {
+	ctx := context.Background()
+	fake := presettest.NewOkta(t, "dev-123.okta.com", "default", hostedClient())
+	p := hostedProvider(t, fake.OIDCFake, Config{Type: "okta", BaseURL: "dev-123.okta.com/oauth2/default"})
+	toks, err := fake.IssueTokens(hostedClientID, "kim@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := fake.JWTAccessToken(toks.AccessToken, "kim@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := p.Convert(ctx, ConvertRequest{Token: at})
+	if err != nil {
+		t.Fatalf("Convert(JWT access token): %v", err)
+	}
+	if id.Subject != fake.Subject("kim@example.com") || id.Email != "kim@example.com" {
+		t.Fatalf("identity %+v", id)
+	}
+}

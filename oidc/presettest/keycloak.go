@@ -15,6 +15,8 @@ import (
 // authorization response carries iss (RFC 9207). ID tokens carry typ
 // "ID", azp, sid and preferred_username; subjects are UUIDs;
 // email_verified is a JSON boolean, false for an unverified address.
+// Access tokens are JWTs for the "account" audience with typ "Bearer"
+// and azp the client.
 type Keycloak struct {
 	*OIDCFake
 }
@@ -47,6 +49,12 @@ func NewKeycloak(t testing.TB, host, realm string, legacy bool, client oidctest.
 			c["typ"] = "ID"
 			c["sid"] = "fake-session"
 			c["preferred_username"] = claimString(c, "email")
+		},
+		accessToken: func(c map[string]any) {
+			c["typ"] = "Bearer"
+			c["aud"] = "account"
+			c["azp"] = client.ID
+			c["sid"] = "fake-session"
 		},
 		introspection: func(resp map[string]any) {
 			if resp["active"] == true {

@@ -1,15 +1,24 @@
 package presettest
 
 import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/edgeauth/edgeauth/oidc/oidctest"
 )
@@ -31,6 +40,9 @@ type OIDCFake struct {
 	basePath string                       // the issuer's path, no trailing slash
 	routes   map[string]oidctest.Endpoint // host+path → oidctest endpoint
 	hosts    []string
+
+	mu      sync.Mutex
+	aliases map[string]string // JWT access token → the opaque one oidctest knows
 }
 
 // oidcFakeSpec is what a provider's fake says about itself.
@@ -45,6 +57,9 @@ type oidcFakeSpec struct {
 	// provider's form, the same way in ID tokens, userinfo and
 	// introspection; nil keeps it.
 	subject func(sub string) string
+	// accessToken shapes the claims of a JWT access token (see
+	// OIDCFake.JWTAccessToken); nil means the provider's are opaque.
+	accessToken func(claims map[string]any)
 	// Shape hooks, run before the test's faults of the same kind.
 	discovery     func(doc map[string]any)
 	idToken       func(claims map[string]any)
@@ -87,6 +102,7 @@ func newOIDCFake(t testing.TB, spec oidcFakeSpec) *OIDCFake {
 		basePath: strings.TrimSuffix(iu.Path, "/"),
 		routes:   map[string]oidctest.Endpoint{iu.Host + strings.TrimSuffix(iu.Path, "/") + string(oidctest.DiscoveryEndpoint): oidctest.DiscoveryEndpoint},
 		hosts:    []string{iu.Host},
+		aliases:  map[string]string{},
 	}
 	for e, raw := range spec.endpoints {
 		u, err := url.Parse(raw)
@@ -198,6 +214,9 @@ func (f *OIDCFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFakeJSON(w, http.StatusNotFound, map[string]any{"error": "not_found"})
 		return
 	}
+	if !f.unalias(w, r) {
+		return
+	}
 	if f.spec.before != nil && f.spec.before(e, w, r) {
 		return
 	}
@@ -250,4 +269,80 @@ func (t oidcFakeTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	r.URL.Scheme, r.URL.Host = target.Scheme, target.Host
 	r.Host = req.URL.Host
 	return t.base.RoundTrip(r)
+}
+
+// JWTAccessToken returns opaque, an access token the fake issued for
+// email, as the JWT the provider itself would issue: its claims shaped
+// as the provider documents them (typ, aud, client id, scopes), signed
+// by a key of the fake. The userinfo, introspection and revocation
+// endpoints take it for the opaque token. It fails for a provider whose
+// access tokens are opaque.
+func (f *OIDCFake) JWTAccessToken(opaque, email string) (string, error) {
+	if f.spec.accessToken == nil {
+		return "", errors.New("presettest: this provider's access tokens are opaque")
+	}
+	now := time.Now()
+	claims := map[string]any{
+		"iss": f.spec.issuer, "sub": f.Subject(email), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"jti": rand.Text(), "scope": "openid email profile",
+	}
+	f.spec.accessToken(claims)
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("presettest: access token claims: %w", err)
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.KeyIDKey, "fake-access-token-key")
+	_ = hdr.Set(jws.TypeKey, "JWT")
+	key, err := accessTokenKey()
+	if err != nil {
+		return "", fmt.Errorf("presettest: access token key: %w", err)
+	}
+	tok, err := jws.Sign(payload, jws.WithKey(jwa.RS256, key, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		return "", fmt.Errorf("presettest: sign access token: %w", err)
+	}
+	f.mu.Lock()
+	f.aliases[string(tok)] = opaque
+	f.mu.Unlock()
+	return string(tok), nil
+}
+
+// accessTokenKey signs the fakes' JWT access tokens. It is in no JWKS:
+// a relying party has no business verifying them as ID tokens.
+var accessTokenKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
+})
+
+// unalias swaps a JWT access token in the Authorization header or the
+// form's token for the opaque one it stands for; false when it answered
+// the request itself (an unreadable form).
+func (f *OIDCFake) unalias(w http.ResponseWriter, r *http.Request) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.aliases) == 0 {
+		return true
+	}
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		if opaque, ok := f.aliases[tok]; ok {
+			r.Header.Set("Authorization", "Bearer "+opaque)
+		}
+	}
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return true
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		writeFakeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request"})
+		return false
+	}
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		if opaque, ok := f.aliases[form.Get("token")]; ok {
+			form.Set("token", opaque)
+			body = []byte(form.Encode())
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return true
 }

@@ -1,6 +1,7 @@
 package presettest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/edgeauth/edgeauth/oidc/oidctest"
@@ -12,9 +13,11 @@ import (
 // custom authorization server of that id (issuer
 // https://{org}/oauth2/{authServer}, endpoints under
 // /oauth2/{authServer}/v1/). Both publish authorize, token, userinfo,
-// keys, revoke, introspect and logout in discovery. Subjects look like
-// 00u<17 characters>; introspection answers carry client_id, username
-// and uid.
+// keys, revoke, introspect and logout in discovery. User ids look like
+// 00u<17 characters> and are the sub of ID tokens and userinfo; access
+// tokens (JWTs with cid, uid and scp) and their introspection answers
+// have the username as sub and the user id as uid
+// (https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/OrgAS/#tag/OrgAS/operation/introspect).
 type Okta struct {
 	*OIDCFake
 }
@@ -31,6 +34,10 @@ func NewOkta(t testing.TB, org, authServer string, client oidctest.Client) *Okta
 	api := issuer + "/v1"
 	if authServer == "" {
 		api = issuer + "/oauth2/v1"
+	}
+	audience := "api://" + authServer
+	if authServer == "" {
+		audience = issuer
 	}
 	subject := func(sub string) string { return "00u" + sub[:17] }
 	return &Okta{newOIDCFake(t, oidcFakeSpec{
@@ -54,9 +61,23 @@ func NewOkta(t testing.TB, org, authServer string, client oidctest.Client) *Okta
 		},
 		introspection: func(resp map[string]any) {
 			if resp["active"] == true {
-				resp["username"] = "user@example.com"
 				resp["uid"] = resp["sub"]
+				resp["username"] = oktaUsername
+				resp["sub"] = oktaUsername
 			}
+		},
+		accessToken: func(c map[string]any) {
+			c["ver"] = 1
+			c["aud"] = audience
+			c["cid"] = client.ID
+			c["uid"] = c["sub"]
+			c["sub"] = oktaUsername
+			c["scp"] = strings.Fields(claimString(c, "scope"))
+			delete(c, "scope")
 		},
 	})}
 }
+
+// oktaUsername is the login the Okta fake gives every user: the sub of
+// its access tokens and introspection answers.
+const oktaUsername = "user@example.com"
