@@ -119,3 +119,58 @@ func TestKeycloakJWTAccessToken(t *testing.T) {
 		t.Fatalf("Convert(ID token) = %+v, %v", id, err)
 	}
 }
+
+// hostedRefresh refreshes res at the provider and checks that the
+// refreshed identity is the same user's.
+func hostedRefresh(t *testing.T, p *Provider, res *Result) {
+	t.Helper()
+	if res.Tokens.RefreshToken == "" {
+		t.Fatal("no refresh token to refresh with")
+	}
+	got, err := p.Refresh(context.Background(), res.Tokens.RefreshToken, res.Identity.Subject)
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if got.Identity.Subject != res.Identity.Subject || got.Tokens.AccessToken == "" || got.Tokens.AccessToken == res.Tokens.AccessToken {
+		t.Fatalf("Refresh = %+v", got)
+	}
+}
+
+func TestHostedRefresh(t *testing.T) {
+	offline := []string{"openid", "email", "profile", "offline_access"}
+	cases := []struct {
+		name string
+		fake *presettest.OIDCFake
+		cfg  Config
+	}{
+		{"keycloak, default scopes", presettest.NewKeycloak(t, "kc.example.com", "demo", false, hostedClient()).OIDCFake,
+			Config{Type: "keycloak", BaseURL: "kc.example.com/realms/demo"}},
+		{"okta, offline_access", presettest.NewOkta(t, "dev-123.okta.com", "default", hostedClient()).OIDCFake,
+			Config{Type: "okta", BaseURL: "dev-123.okta.com/oauth2/default", Scopes: offline}},
+		{"auth0, offline_access", presettest.NewAuth0(t, "tenant.eu.auth0.com", hostedClient()).OIDCFake,
+			Config{Type: "auth0", BaseURL: "tenant.eu.auth0.com", Scopes: offline}},
+		{"zitadel, offline_access", presettest.NewZitadel(t, "acme.zitadel.cloud", zitadelProject, hostedClient()).OIDCFake,
+			Config{Type: "zitadel", BaseURL: "acme.zitadel.cloud", Scopes: offline, TrustedAudiences: []string{zitadelProject}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := hostedProvider(t, tc.fake, tc.cfg)
+			res, err := hostedLogin(t, p, tc.fake, "rae@example.com")
+			if err != nil {
+				t.Fatalf("login: %v", err)
+			}
+			hostedRefresh(t, p, res)
+		})
+	}
+	// Without offline_access Okta and ZITADEL give none.
+	for _, fake := range []*presettest.OIDCFake{
+		presettest.NewOkta(t, "dev-123.okta.com", "", hostedClient()).OIDCFake,
+		presettest.NewZitadel(t, "acme.zitadel.cloud", zitadelProject, hostedClient()).OIDCFake,
+	} {
+		p := hostedProvider(t, fake, Config{Name: "x", Issuer: fake.Issuer(), TrustedAudiences: []string{zitadelProject}})
+		res, err := hostedLogin(t, p, fake, "rae@example.com")
+		if err != nil || res.Tokens.RefreshToken != "" {
+			t.Fatalf("%s: login = %+v, %v; want no refresh token", fake.Issuer(), res, err)
+		}
+	}
+}

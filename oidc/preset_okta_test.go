@@ -45,7 +45,7 @@ func TestOktaLoginAndConvert(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			fake := presettest.NewOkta(t, "dev-123.okta.com", tc.authServer, hostedClient())
-			p := hostedProvider(t, fake.OIDCFake, Config{Type: "okta", BaseURL: tc.baseURL})
+			p := hostedProvider(t, fake.OIDCFake, Config{Type: "okta", BaseURL: tc.baseURL, Scopes: []string{"openid", "email", "profile", "offline_access"}})
 			res, err := hostedLogin(t, p, fake.OIDCFake, "kim@example.com")
 			if err != nil {
 				t.Fatalf("login: %v", err)

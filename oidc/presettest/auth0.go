@@ -1,6 +1,7 @@
 package presettest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,12 +47,16 @@ func NewAuth0(t testing.TB, domain string, client oidctest.Client) *Auth0 {
 			c["updated_at"] = "2026-01-02T03:04:05.000Z"
 			c["sid"] = "fake-session"
 		},
-		token: func(resp map[string]any) {
-			if !strings.Contains(claimString(resp, "scope"), "offline_access") {
-				delete(resp, "refresh_token")
-			}
-		},
+		token: refreshOnlyOffline,
 	})}
+}
+
+// refreshOnlyOffline drops the refresh token of an answer whose scope
+// lacks offline_access, as Auth0, Okta and ZITADEL do.
+func refreshOnlyOffline(resp map[string]any) {
+	if !slices.Contains(strings.Fields(claimString(resp, "scope")), "offline_access") {
+		delete(resp, "refresh_token")
+	}
 }
 
 func claimString(m map[string]any, k string) string {

@@ -13,7 +13,8 @@ import (
 // custom authorization server of that id (issuer
 // https://{org}/oauth2/{authServer}, endpoints under
 // /oauth2/{authServer}/v1/). Both publish authorize, token, userinfo,
-// keys, revoke, introspect and logout in discovery. User ids look like
+// keys, revoke, introspect and logout in discovery. A refresh token
+// comes only with the offline_access scope. User ids look like
 // 00u<17 characters> and are the sub of ID tokens and userinfo; access
 // tokens (JWTs with cid, uid and scp) and their introspection answers
 // have the username as sub and the user id as uid
@@ -53,6 +54,7 @@ func NewOkta(t testing.TB, org, authServer string, client oidctest.Client) *Okta
 			oidctest.EndSessionEndpoint:    api + "/logout",
 		},
 		subject: subject,
+		token:   refreshOnlyOffline,
 		idToken: func(c map[string]any) {
 			c["ver"] = 1
 			c["amr"] = []string{"pwd"}

@@ -13,7 +13,8 @@ import (
 // custom domain), endpoints under /oauth/v2/ (authorize, token, keys,
 // revoke, introspect) and /oidc/v1/ (userinfo, end_session). ID tokens
 // name the project besides the client in aud, with azp the client id;
-// introspection answers list both too. Subjects are numeric strings.
+// introspection answers list both too. A refresh token comes only with
+// the offline_access scope. Subjects are numeric strings.
 type Zitadel struct {
 	*OIDCFake
 	ProjectID string
@@ -38,6 +39,7 @@ func NewZitadel(t testing.TB, host, projectID string, client oidctest.Client) *Z
 			oidctest.EndSessionEndpoint:    base + "/oidc/v1/end_session",
 		},
 		subject: numericID,
+		token:   refreshOnlyOffline,
 		idToken: func(c map[string]any) {
 			if c["aud"] == client.ID { // not a test's own Audience fault
 				c["aud"] = audience
