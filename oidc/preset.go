@@ -128,7 +128,8 @@ func ApplyPreset(cfg *Config) error {
 	if !ok {
 		return problem("type", "unknown provider type %q (known: %v)", name, presetNames())
 	}
-	if cfg.BaseURL != "" {
+	fromBase := cfg.BaseURL != ""
+	if fromBase {
 		if err := applyBaseURL(cfg, p.fromBase); err != nil {
 			return err
 		}
@@ -162,6 +163,11 @@ func ApplyPreset(cfg *Config) error {
 	}
 	if p.validate != nil {
 		if probs := p.validate(cfg); len(probs) > 0 {
+			for i := range probs {
+				if fromBase && probs[i].Field == "issuer" {
+					probs[i].Field = "base_url" // the setting the operator wrote
+				}
+			}
 			return &ConfigError{Provider: cfg.Name, Problems: probs}
 		}
 	}

@@ -25,7 +25,7 @@ func TestKeycloakIssuer(t *testing.T) {
 			cfg := Config{Name: "keycloak", ClientID: "c", BaseURL: tc.baseURL}
 			err := ApplyPreset(&cfg)
 			if tc.want == "" {
-				wantConfigProblem(t, err, "issuer", "ending in /realms/<realm>")
+				wantConfigProblem(t, err, "base_url", "ending in /realms/<realm>")
 				return
 			}
 			if err != nil || cfg.Issuer != tc.want {

@@ -25,7 +25,7 @@ func TestOktaIssuer(t *testing.T) {
 			cfg := Config{Name: "okta", ClientID: "c", BaseURL: tc.baseURL}
 			err := ApplyPreset(&cfg)
 			if tc.refused != "" {
-				wantConfigProblem(t, err, "issuer", tc.refused)
+				wantConfigProblem(t, err, "base_url", tc.refused)
 				return
 			}
 			if err != nil || cfg.Issuer != tc.want {
