@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// Auth0 (https://auth0.com/docs/get-started/applications/configure-applications-with-oidc-discovery,
-// https://auth0.com/docs/api/authentication). BASE_URL is the tenant's
+// Auth0 (https://auth0.com/docs/api/authentication, and the tenant's
+// https://{domain}/.well-known/openid-configuration). BASE_URL is the tenant's
 // domain, tenant.us.auth0.com or a custom domain. Auth0's issuer ends
 // with a slash, https://tenant.us.auth0.com/, and ID tokens carry it so:
 // the preset adds it to BASE_URL, and an ISSUER without it is refused

@@ -14,9 +14,10 @@ package oidc
 // preset accepts a login's token without one (missingNonce), which is
 // safe here because the code was redeemed with our PKCE verifier over
 // our own back channel; a token that carries a nonce must still match.
-// LinkedIn documents PKCE for native apps only; for a web app the
-// challenge and verifier edgeauth sends are ignored, the client secret
-// authenticates. email_verified is the string "true" in ID tokens and a
+// LinkedIn documents PKCE for native apps only; edgeauth still sends its
+// S256 challenge and verifier, which a web app's token request is not
+// known to be refused for (the client secret authenticates it), though
+// this fake-tested preset has not been run against LinkedIn itself. email_verified is the string "true" in ID tokens and a
 // boolean in userinfo; both are read as verified.
 //
 // Most apps get no refresh token; there is no RFC 7009 revocation, no

@@ -17,7 +17,7 @@ import (
 //
 // Okta's access tokens and their introspection answers name the user by
 // login in sub and by id in uid
-// (https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/OrgAS/#tag/OrgAS/operation/introspect);
+// (https://developer.okta.com/docs/reference/api/oidc/#introspect);
 // ID tokens and userinfo use the id as sub. The preset reads uid as the
 // introspected subject, so that userinfo's sub can be matched with it.
 func oktaPreset() preset {

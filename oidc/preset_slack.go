@@ -1,13 +1,13 @@
 package oidc
 
-// Sign in with Slack (https://docs.slack.dev/authentication/sign-in-with-slack/,
+// Sign in with Slack (https://api.slack.com/authentication/sign-in-with-slack,
 // https://slack.com/.well-known/openid-configuration): issuer
 // https://slack.com; the token and userinfo endpoints are Web API
 // methods, https://slack.com/api/openid.connect.token and
 // https://slack.com/api/openid.connect.userInfo.
 //
 // Web API methods answer HTTP 200 with {"ok": false, "error": "…"} when
-// they refuse (https://docs.slack.dev/apis/web-api/#responses). At the
+// they refuse (https://api.slack.com/web, "Evaluating responses"). At the
 // token endpoint the error field makes x/oauth2 report an OAuth error,
 // so a refused code is exchange_failed naming Slack's code
 // (invalid_code, code_already_used, …), not a missing ID token; the

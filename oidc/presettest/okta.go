@@ -18,7 +18,7 @@ import (
 // 00u<17 characters> and are the sub of ID tokens and userinfo; access
 // tokens (JWTs with cid, uid and scp) and their introspection answers
 // have the username as sub and the user id as uid
-// (https://developer.okta.com/docs/api/openapi/okta-oauth/oauth/tag/OrgAS/#tag/OrgAS/operation/introspect).
+// (https://developer.okta.com/docs/reference/api/oidc/#introspect).
 type Okta struct {
 	*OIDCFake
 }

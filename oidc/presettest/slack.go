@@ -10,7 +10,7 @@ import (
 )
 
 // Slack fakes Sign in with Slack as
-// https://docs.slack.dev/authentication/sign-in-with-slack/ and
+// https://api.slack.com/authentication/sign-in-with-slack and
 // https://slack.com/.well-known/openid-configuration describe it: issuer
 // https://slack.com, authorization at /openid/connect/authorize, the
 // Web API methods openid.connect.token and openid.connect.userInfo under
@@ -20,7 +20,7 @@ import (
 //
 // Like every Web API method, the token and userinfo methods answer HTTP
 // 200 with {"ok": false, "error": "…"} when they refuse
-// (https://docs.slack.dev/apis/web-api/#responses), and {"ok": true, …}
+// (https://api.slack.com/web, "Evaluating responses"), and {"ok": true, …}
 // otherwise. Claims about the workspace are namespaced:
 // https://slack.com/team_id, https://slack.com/user_id; subjects are
 // user ids (U…).
