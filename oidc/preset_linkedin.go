@@ -11,9 +11,12 @@ package oidc
 // https://www.linkedin.com/oauth/openid/jwks.
 //
 // LinkedIn's ID tokens carry no nonce whatever the request sent; the
-// preset accepts a login's token without one (missingNonce), which is
-// safe here because the code was redeemed with our PKCE verifier over
-// our own back channel; a token that carries a nonce must still match.
+// preset accepts a login's token without one (missingNonce): the token
+// came from the token endpoint over our back channel, for a code we
+// redeemed with our secret. What the nonce would add, binding the token
+// to this login, is then left to PKCE (enforced by LinkedIn only where
+// it enabled PKCE for the app) and to the state's browser binding. A
+// token that carries a nonce must still match.
 // LinkedIn documents PKCE for native apps only; edgeauth still sends its
 // S256 challenge and verifier, which a web app's token request is not
 // known to be refused for (the client secret authenticates it), though
