@@ -97,8 +97,9 @@ func (p *Provider) convert(ctx context.Context, r ConvertRequest) (*Identity, er
 
 // detect tells an ID token from an access token without verifying
 // anything: only an oidc provider's compact JWS whose payload names our
-// issuer and whose typ is not at+jwt (RFC 9068 §2.1) is taken for an ID
-// token. Verification then decides; a wrong guess only fails.
+// issuer, whose typ is not at+jwt (RFC 9068 §2.1) and which carries no
+// access-token claim (client_id, cid, scope, scp, a typ claim "Bearer")
+// is taken for an ID token. Verification then decides; a wrong guess only fails.
 func (p *Provider) detect(raw string) string {
 	if p.cfg.Type != TypeOIDC {
 		return TokenTypeAccessToken
@@ -112,6 +113,14 @@ func (p *Provider) detect(raw string) string {
 	}
 	var payload struct {
 		Iss any `json:"iss"`
+		// Claims of access tokens, never of ID tokens: RFC 9068 §2.2's
+		// client_id and scope, Okta's cid and scp, Keycloak's typ
+		// "Bearer" (its ID tokens say "ID").
+		ClientID any    `json:"client_id"`
+		CID      any    `json:"cid"`
+		Scope    any    `json:"scope"`
+		SCP      any    `json:"scp"`
+		Typ      string `json:"typ"`
 	}
 	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
 	pb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
@@ -122,6 +131,9 @@ func (p *Provider) detect(raw string) string {
 		return TokenTypeAccessToken
 	}
 	if iss, _ := payload.Iss.(string); iss != p.cfg.Issuer {
+		return TokenTypeAccessToken
+	}
+	if payload.ClientID != nil || payload.CID != nil || payload.Scope != nil || payload.SCP != nil || strings.EqualFold(payload.Typ, "Bearer") {
 		return TokenTypeAccessToken
 	}
 	return TokenTypeIDToken
@@ -187,6 +199,9 @@ func (p *Provider) convertIntrospected(ctx context.Context, eps *endpoints, toke
 	var ans map[string]any
 	if err := json.Unmarshal(body, &ans); err != nil || ans == nil {
 		return nil, newError(CodeUnavailable, "introspection", err, "introspection: answer is not a JSON object")
+	}
+	if p.quirks.introspection != nil {
+		ans = p.quirks.introspection(ans)
 	}
 	if active, _ := ans["active"].(bool); !active {
 		return nil, newError(CodeInvalidToken, "active", nil, "active: the provider says the token is not active")

@@ -19,6 +19,10 @@ type preset struct {
 	// (normalised: https:// when no scheme, no trailing slash); nil means
 	// the base URL is the issuer.
 	fromBase func(c *Config, base string)
+	// validate checks the resolved Config (issuer and endpoints filled)
+	// for what the preset knows must hold, e.g. Auth0's trailing slash;
+	// nil means nothing beyond the generic checks.
+	validate func(c *Config) []ConfigProblem
 	quirks   quirks
 }
 
@@ -44,6 +48,14 @@ type quirks struct {
 	// clientSecret returns the client secret to send now (Apple's ES256
 	// JWT); nil means Config.ClientSecret.
 	clientSecret func(p *Provider) (string, error)
+	// introspection rewrites an RFC 7662 answer into the standard names
+	// before it is checked (Okta's uid is the user id, its sub the
+	// username); nil keeps it.
+	introspection func(ans map[string]any) map[string]any
+	// missingNonce accepts a login's ID token without a nonce claim
+	// (LinkedIn never echoes it); a nonce that is present must still
+	// match, and Convert is unaffected.
+	missingNonce bool
 }
 
 // lookupPreset returns the preset called name. Each preset lives in its
@@ -116,7 +128,8 @@ func ApplyPreset(cfg *Config) error {
 	if !ok {
 		return problem("type", "unknown provider type %q (known: %v)", name, presetNames())
 	}
-	if cfg.BaseURL != "" {
+	fromBase := cfg.BaseURL != ""
+	if fromBase {
 		if err := applyBaseURL(cfg, p.fromBase); err != nil {
 			return err
 		}
@@ -147,6 +160,16 @@ func ApplyPreset(cfg *Config) error {
 		params := maps.Clone(p.cfg.AuthParams)
 		maps.Copy(params, cfg.AuthParams)
 		cfg.AuthParams = params
+	}
+	if p.validate != nil {
+		if probs := p.validate(cfg); len(probs) > 0 {
+			for i := range probs {
+				if fromBase && probs[i].Field == "issuer" {
+					probs[i].Field = "base_url" // the setting the operator wrote
+				}
+			}
+			return &ConfigError{Provider: cfg.Name, Problems: probs}
+		}
 	}
 	return nil
 }
