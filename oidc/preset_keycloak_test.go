@@ -167,7 +167,7 @@ func TestHostedRefresh(t *testing.T) {
 		presettest.NewOkta(t, "dev-123.okta.com", "", hostedClient()).OIDCFake,
 		presettest.NewZitadel(t, "acme.zitadel.cloud", zitadelProject, hostedClient()).OIDCFake,
 	} {
-		p := hostedProvider(t, fake, Config{Name: "x", Issuer: fake.Issuer(), TrustedAudiences: []string{zitadelProject}})
+		p := hostedProvider(t, fake, Config{Name: "op", Issuer: fake.Issuer(), TrustedAudiences: []string{zitadelProject}})
 		res, err := hostedLogin(t, p, fake, "rae@example.com")
 		if err != nil || res.Tokens.RefreshToken != "" {
 			t.Fatalf("%s: login = %+v, %v; want no refresh token", fake.Issuer(), res, err)
