@@ -158,7 +158,8 @@ func tokenError(err error) error {
 		// invalid_client and unauthorized_client say edgeauth's own client
 		// registration is wrong (secret, auth method, grant type): nothing
 		// the app can fix, so they count as the provider being unusable.
-		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
+		// GitHub says incorrect_client_credentials, with status 200.
+		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" || re.ErrorCode == "incorrect_client_credentials" {
 			return newError(CodeUnavailable, "client_auth", cause,
 				"client_auth: the provider refused edgeauth's client credentials (%s): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings", re.ErrorCode)
 		}
@@ -316,10 +317,7 @@ func (p *Provider) checkHostedDomain(claims map[string]any) error {
 	if len(p.cfg.HostedDomains) == 0 {
 		return nil
 	}
-	claim := "hd"
-	if p.cfg.Preset == "microsoft" {
-		claim = "tid"
-	}
+	claim := p.quirks.domainClaim
 	got, _ := claims[claim].(string)
 	for _, d := range p.cfg.HostedDomains {
 		if got != "" && strings.EqualFold(got, d) {

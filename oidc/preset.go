@@ -19,7 +19,11 @@ type preset struct {
 	// (normalised: https:// when no scheme, no trailing slash); nil means
 	// the base URL is the issuer.
 	fromBase func(c *Config, base string)
-	quirks   quirks
+	// configure reads the preset's own settings (Microsoft's Tenant,
+	// Config.Offline) into the Config before the issuer is required; nil
+	// means the preset has none, and Offline is then refused.
+	configure func(c *Config) *ConfigProblem
+	quirks    quirks
 }
 
 // quirks are a preset's departures from plain OpenID Connect or OAuth 2.0.
@@ -35,7 +39,9 @@ type quirks struct {
 	// verified, Twitter's data wrapper, Facebook's picture object.
 	userinfo func(info map[string]any) map[string]any
 	// enrich completes an identity with more calls made with the access
-	// token (GitHub's /user/emails).
+	// token (GitHub's /user/emails) or corrects what the claims cannot
+	// vouch for (Microsoft's email). It runs at login, refresh and
+	// Convert; accessToken is "" when Convert was given an ID token.
 	enrich func(ctx context.Context, p *Provider, eps *endpoints, accessToken string, id *Identity) error
 	// convertAccess checks that an access token was issued to this client
 	// and returns its identity (GitHub's token check, Google's tokeninfo,
@@ -44,6 +50,17 @@ type quirks struct {
 	// clientSecret returns the client secret to send now (Apple's ES256
 	// JWT); nil means Config.ClientSecret.
 	clientSecret func(p *Provider) (string, error)
+	// discoveryURL returns where the discovery document is fetched when
+	// it is not under the issuer (Microsoft's multi-tenant issuer is a
+	// template; its document is under /common or /organizations).
+	discoveryURL func(p *Provider) string
+	// revoke replaces RFC 7009 revocation for a provider that has its own
+	// API for it (GitHub's DELETE /applications/{client_id}/token).
+	revoke func(ctx context.Context, p *Provider, eps *endpoints, token, hint string) error
+	// domainClaim names the claim that Config.HostedDomains checks
+	// (Google's hd, Microsoft's tid); "" means the preset cannot say which
+	// domain an account belongs to.
+	domainClaim string
 }
 
 // lookupPreset returns the preset called name. Each preset lives in its
@@ -120,6 +137,14 @@ func ApplyPreset(cfg *Config) error {
 		if err := applyBaseURL(cfg, p.fromBase); err != nil {
 			return err
 		}
+	}
+	switch {
+	case p.configure != nil:
+		if prob := p.configure(cfg); prob != nil {
+			return problem(prob.Field, "%s", prob.Msg)
+		}
+	case cfg.Offline:
+		return problem("offline", "%s gives refresh tokens without being asked: leave OFFLINE unset", name)
 	}
 	if cfg.Issuer == "" && p.needIssuer != "" {
 		return problem("issuer", "%s", p.needIssuer)

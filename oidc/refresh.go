@@ -83,6 +83,9 @@ func (p *Provider) Revoke(ctx context.Context, token, tokenTypeHint string) erro
 	if err != nil {
 		return err
 	}
+	if p.quirks.revoke != nil {
+		return p.quirks.revoke(ctx, p, eps, token, tokenTypeHint)
+	}
 	if eps.revocation == "" {
 		return newError(CodeUnsupported, "revocation", ErrNoRevocation, "revocation: the provider has no revocation endpoint")
 	}
