@@ -202,3 +202,33 @@ func TestGoogleHostedDomain(t *testing.T) {
 		})
 	}
 }
+
+// TestOfflineSetting: Offline is for the providers that must be asked for
+// refresh tokens; anywhere else it is a configuration mistake.
+func TestOfflineSetting(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"google", Config{Type: "google"}, true},
+		{"microsoft", Config{Type: "microsoft", Tenant: "common"}, true},
+		{"github", Config{Type: "github"}, false},
+		{"gitlab", Config{Type: "gitlab"}, false},
+		{"plain oidc", Config{Issuer: "https://op.example"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cfg
+			c.Name, c.ClientID, c.Offline = tc.name, "c", true
+			_, err := New(c)
+			if tc.ok != (err == nil) {
+				t.Fatalf("ok %v: %v", tc.ok, err)
+			}
+			if err != nil {
+				if ce, _ := err.(*ConfigError); ce == nil || ce.Problems[0].Field != "offline" {
+					t.Fatalf("error %v", err)
+				}
+			}
+		})
+	}
+}
