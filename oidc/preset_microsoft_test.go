@@ -216,3 +216,11 @@ func TestMicrosoftHostedDomains(t *testing.T) {
 		}
 	}
 }
+
+// TestMicrosoftConvertAccessToken: Microsoft cannot say which client an
+// access token (a Graph token) was issued to, so none is accepted.
+func TestMicrosoftConvertAccessToken(t *testing.T) {
+	_, p := newMicrosoft(t, presettest.MicrosoftUser{}, func(c *Config) { c.Tenant = "common" })
+	_, err := p.Convert(t.Context(), ConvertRequest{Token: "eyJ0eXAiOiJKV1QiLCJub25jZSI6opaque", TokenType: TokenTypeAccessToken})
+	wantConvertError(t, err, CodeInvalidToken, "access_token")
+}
