@@ -83,8 +83,8 @@ type Config struct {
 	// endpoints from it. A bare host is taken as https. For a plain oidc
 	// provider it is the issuer. Issuer and BaseURL are exclusive.
 	BaseURL string
-	// Tenant is the microsoft preset's tenant: a tenant id or verified
-	// domain, or common, organizations or consumers.
+	// Tenant is the microsoft preset's tenant: a tenant id (GUID), or
+	// common, organizations or consumers (see preset_microsoft.go).
 	Tenant string
 	// TeamID, KeyID and PrivateKey (PEM, the .p8 file Apple hands out) let
 	// the apple preset make its ES256 client secret itself; ClientSecret
