@@ -138,13 +138,16 @@ func ApplyPreset(cfg *Config) error {
 			return err
 		}
 	}
+	// A misplaced Offline is reported once the preset is applied, so that
+	// it is the only problem it causes.
+	var late error
 	switch {
 	case p.configure != nil:
 		if prob := p.configure(cfg); prob != nil {
 			return problem(prob.Field, "%s", prob.Msg)
 		}
 	case cfg.Offline:
-		return problem("offline", "%s gives refresh tokens without being asked: leave OFFLINE unset", name)
+		late = problem("offline", "%s gives refresh tokens without being asked: leave OFFLINE unset", name)
 	}
 	if cfg.Issuer == "" && p.needIssuer != "" {
 		return problem("issuer", "%s", p.needIssuer)
@@ -173,7 +176,7 @@ func ApplyPreset(cfg *Config) error {
 		maps.Copy(params, cfg.AuthParams)
 		cfg.AuthParams = params
 	}
-	return nil
+	return late
 }
 
 // NormalizeBaseURL turns what an operator writes as a base URL (a bare

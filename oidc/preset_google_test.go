@@ -225,7 +225,7 @@ func TestOfflineSetting(t *testing.T) {
 				t.Fatalf("ok %v: %v", tc.ok, err)
 			}
 			if err != nil {
-				if ce, _ := err.(*ConfigError); ce == nil || ce.Problems[0].Field != "offline" {
+				if ce, _ := err.(*ConfigError); ce == nil || len(ce.Problems) != 1 || ce.Problems[0].Field != "offline" {
 					t.Fatalf("error %v", err)
 				}
 			}
