@@ -14,12 +14,16 @@ import (
 // tests route its host to a fake through Config.HTTPClient's transport.
 const googleTokeninfo = "https://oauth2.googleapis.com/tokeninfo"
 
+const googleIssuerURL = "https://accounts.google.com"
+
 // Google: https://accounts.google.com/.well-known/openid-configuration
 // (https://developers.google.com/identity/openid-connect/openid-connect).
 //
-//   - Issuer https://accounts.google.com exactly (ID tokens of old clients
-//     may say accounts.google.com without scheme: refused, as exact
-//     matching wants).
+//   - Issuer https://accounts.google.com; discovery's issuer must be that
+//     exactly. Google documents that an ID token's iss is
+//     https://accounts.google.com or accounts.google.com (tokens some
+//     Android clients obtain), so those two exact strings, and nothing
+//     else, pass the iss check.
 //   - hd names the Workspace domain of the account; Config.HostedDomains
 //     checks it (the email's domain proves nothing).
 //   - Refresh tokens come only with access_type=offline, and after the
@@ -38,7 +42,7 @@ const googleTokeninfo = "https://oauth2.googleapis.com/tokeninfo"
 //     no logout URL.
 func googlePreset() preset {
 	return preset{
-		cfg: Config{Type: TypeOIDC, Issuer: "https://accounts.google.com"},
+		cfg: Config{Type: TypeOIDC, Issuer: googleIssuerURL},
 		configure: func(c *Config) *ConfigProblem {
 			if !c.Offline {
 				return nil
@@ -48,8 +52,19 @@ func googlePreset() preset {
 			c.AuthParams = params
 			return nil
 		},
-		quirks: quirks{convertAccess: googleConvert, domainClaim: "hd"},
+		quirks: quirks{checkIssuer: googleIssuer, convertAccess: googleConvert, domainClaim: "hd"},
 	}
+}
+
+// googleIssuer accepts the two iss values Google documents for its ID
+// tokens; any other preset configuration (a test issuer) is matched
+// exactly.
+func googleIssuer(p *Provider, c map[string]any) error {
+	iss, _ := c["iss"].(string)
+	if iss == p.cfg.Issuer || (p.cfg.Issuer == googleIssuerURL && iss == "accounts.google.com") {
+		return nil
+	}
+	return newError(CodeInvalidIDToken, "iss", nil, "iss: expected %s, got %s", clip(p.cfg.Issuer), clip(claimString(c, "iss")))
 }
 
 // googleConvert asks Google's tokeninfo about the access token: aud (or

@@ -232,3 +232,36 @@ func TestOfflineSetting(t *testing.T) {
 		})
 	}
 }
+
+// TestGoogleIssuer: Google documents two spellings of its ID tokens' iss;
+// both pass, nothing else does.
+func TestGoogleIssuer(t *testing.T) {
+	for _, tc := range []struct {
+		iss string
+		ok  bool
+	}{
+		{"https://accounts.google.com", true},
+		{"accounts.google.com", true},
+		{"http://accounts.google.com", false},
+		{"https://accounts.google.com/", false},
+		{"accounts.google.com.evil.example", false},
+	} {
+		t.Run(tc.iss, func(t *testing.T) {
+			g, p := newGoogle(t, presettest.GoogleUser{}, nil)
+			g.EditIDToken(func(c map[string]any) { c["iss"] = tc.iss })
+			_, res, err := loginViaFake(t, p, g.Login)
+			_, cerr := p.Convert(t.Context(), ConvertRequest{Token: g.IDToken("g-client", ""), TokenType: TokenTypeIDToken})
+			if !tc.ok {
+				wantError(t, err, CodeInvalidIDToken, "iss")
+				wantConvertError(t, cerr, CodeInvalidToken, "iss")
+				return
+			}
+			if err != nil || cerr != nil {
+				t.Fatalf("login %v, convert %v", err, cerr)
+			}
+			if res.Identity.Issuer != "https://accounts.google.com" {
+				t.Fatalf("issuer %s", res.Identity.Issuer)
+			}
+		})
+	}
+}

@@ -227,6 +227,7 @@ type Google struct {
 	refresh   map[string]googleGrant
 	consented map[string]bool // sub → has consented once
 	tokeninfo func(map[string]any)
+	idEdit    func(map[string]any)
 }
 
 type googleGrant struct {
@@ -288,6 +289,14 @@ func (g *Google) EditTokeninfo(f func(map[string]any)) {
 	g.tokeninfo = f
 }
 
+// EditIDToken lets a test change the claims of later ID tokens (nil: as
+// Google sends them).
+func (g *Google) EditIDToken(f func(map[string]any)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.idEdit = f
+}
+
 // IssueAccessToken mints an access token of the current user for any
 // client, e.g. another app's, as that app's own sign-in would.
 func (g *Google) IssueAccessToken(clientID string) string {
@@ -323,6 +332,9 @@ func (g *Google) idToken(aud, nonce, accessToken string, u GoogleUser) string {
 	}
 	if accessToken != "" {
 		c["at_hash"] = atHash(accessToken)
+	}
+	if g.idEdit != nil {
+		g.idEdit(c)
 	}
 	return g.signer.sign(c)
 }
