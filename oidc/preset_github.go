@@ -45,8 +45,11 @@ import (
 //
 // GitHub Enterprise Server: BaseURL https://HOST gives
 // https://HOST/login/oauth/{authorize,access_token} and the API at
-// https://HOST/api/v3.
-// https://docs.github.com/en/enterprise-server@latest/rest/quickstart
+// https://HOST/api/v3
+// (https://docs.github.com/en/enterprise-server@latest/rest/quickstart);
+// for GitHub Enterprise Cloud with data residency, BaseURL
+// SUBDOMAIN.ghe.com gives the API at https://api.SUBDOMAIN.ghe.com
+// (https://docs.github.com/en/enterprise-cloud@latest/admin/data-residency/network-details-for-ghecom).
 func githubPreset() preset {
 	return preset{
 		cfg: Config{
@@ -64,6 +67,11 @@ func githubPreset() preset {
 			c.AuthURL = base + "/login/oauth/authorize"
 			c.TokenURL = base + "/login/oauth/access_token"
 			c.UserinfoURL = base + "/api/v3/user"
+			// GitHub Enterprise Cloud with data residency serves its API
+			// from api.SUBDOMAIN.ghe.com instead.
+			if host, ok := strings.CutPrefix(base, "https://"); ok && strings.HasSuffix(host, ".ghe.com") && !strings.Contains(host, "/") {
+				c.UserinfoURL = "https://api." + host + "/user"
+			}
 		},
 		quirks: quirks{
 			userinfo:      githubUserinfo,

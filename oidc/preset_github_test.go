@@ -258,3 +258,21 @@ func TestGitHubFakeAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestGitHubBaseURL: the endpoints a base URL gives, Enterprise Server
+// and Enterprise Cloud with data residency.
+func TestGitHubBaseURL(t *testing.T) {
+	for _, tc := range []struct{ base, auth, token, user string }{
+		{"github.example.com", "https://github.example.com/login/oauth/authorize", "https://github.example.com/login/oauth/access_token", "https://github.example.com/api/v3/user"},
+		{"https://example.com/github/", "https://example.com/github/login/oauth/authorize", "https://example.com/github/login/oauth/access_token", "https://example.com/github/api/v3/user"},
+		{"octocorp.ghe.com", "https://octocorp.ghe.com/login/oauth/authorize", "https://octocorp.ghe.com/login/oauth/access_token", "https://api.octocorp.ghe.com/user"},
+	} {
+		c := Config{Name: "github", Type: "github", BaseURL: tc.base}
+		if err := ApplyPreset(&c); err != nil {
+			t.Fatal(err)
+		}
+		if c.AuthURL != tc.auth || c.TokenURL != tc.token || c.UserinfoURL != tc.user || c.Issuer != NormalizeBaseURL(tc.base) {
+			t.Fatalf("%s: %+v", tc.base, c)
+		}
+	}
+}
