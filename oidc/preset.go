@@ -55,7 +55,8 @@ type quirks struct {
 	// template; its document is under /common or /organizations).
 	discoveryURL func(p *Provider) string
 	// revoke replaces RFC 7009 revocation for a provider that has its own
-	// API for it (GitHub's DELETE /applications/{client_id}/token).
+	// API for it (GitHub's DELETE /applications/{client_id}/token), unless
+	// a revocation endpoint is configured.
 	revoke func(ctx context.Context, p *Provider, eps *endpoints, token, hint string) error
 	// domainClaim names the claim that Config.HostedDomains checks
 	// (Google's hd, Microsoft's tid); "" means the preset cannot say which

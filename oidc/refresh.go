@@ -75,7 +75,7 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken, subject string) (*
 // CodeUnsupported (no revocation endpoint; Err is ErrNoRevocation),
 // CodeExchangeFailed (the provider refused the request, e.g.
 // unsupported_token_type) or CodeUnavailable. A preset with a revocation
-// API of its own (GitHub's) uses that instead.
+// API of its own (GitHub's) uses that unless Config.RevocationURL is set.
 func (p *Provider) Revoke(ctx context.Context, token, tokenTypeHint string) error {
 	if token == "" {
 		return newError(CodeExchangeFailed, "revocation", nil, "revocation: token missing")
@@ -84,7 +84,7 @@ func (p *Provider) Revoke(ctx context.Context, token, tokenTypeHint string) erro
 	if err != nil {
 		return err
 	}
-	if p.quirks.revoke != nil {
+	if p.quirks.revoke != nil && eps.revocation == "" {
 		return p.quirks.revoke(ctx, p, eps, token, tokenTypeHint)
 	}
 	if eps.revocation == "" {
