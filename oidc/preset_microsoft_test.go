@@ -224,3 +224,31 @@ func TestMicrosoftConvertAccessToken(t *testing.T) {
 	_, err := p.Convert(t.Context(), ConvertRequest{Token: "eyJ0eXAiOiJKV1QiLCJub25jZSI6opaque", TokenType: TokenTypeAccessToken})
 	wantConvertError(t, err, CodeInvalidToken, "access_token")
 }
+
+// FuzzMicrosoftIssuer: whatever iss and tid an ID token carries, the
+// multi-tenant check accepts only the template filled with a GUID tid,
+// and for organizations never the personal-account tenant.
+func FuzzMicrosoftIssuer(f *testing.F) {
+	f.Add("https://login.microsoftonline.com/"+msWork+"/v2.0", msWork)
+	f.Add("https://login.microsoftonline.com/{tenantid}/v2.0", "{tenantid}")
+	f.Add("https://login.microsoftonline.com/"+presettest.MicrosoftConsumers+"/v2.0", presettest.MicrosoftConsumers)
+	providers := map[string]*Provider{}
+	for _, tenant := range []string{"common", "organizations"} {
+		p, err := New(Config{Name: "ms", Type: "microsoft", ClientID: "c", Tenant: tenant})
+		if err != nil {
+			f.Fatal(err)
+		}
+		providers[tenant] = p
+	}
+	f.Fuzz(func(t *testing.T, iss, tid string) {
+		for tenant, p := range providers {
+			if microsoftIssuer(p, map[string]any{"iss": iss, "tid": tid}) != nil {
+				continue
+			}
+			if !isGUID(tid) || iss != "https://login.microsoftonline.com/"+tid+"/v2.0" ||
+				(tenant == "organizations" && tid == presettest.MicrosoftConsumers) {
+				t.Fatalf("%s accepted iss %q tid %q", tenant, iss, tid)
+			}
+		}
+	})
+}
