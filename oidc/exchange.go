@@ -163,7 +163,8 @@ func tokenError(err error) error {
 			// Facebook answers a Graph error object, not RFC 6749 §5.2.
 			errCode = graphGrantError(status, re.Body)
 		}
-		if errCode == "invalid_client" || errCode == "unauthorized_client" {
+		// GitHub says incorrect_client_credentials, with status 200.
+		if errCode == "invalid_client" || errCode == "unauthorized_client" || errCode == "incorrect_client_credentials" {
 			return newError(CodeUnavailable, "client_auth", cause,
 				"client_auth: the provider refused edgeauth's client credentials (%s): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings", errCode)
 		}
@@ -321,10 +322,7 @@ func (p *Provider) checkHostedDomain(claims map[string]any) error {
 	if len(p.cfg.HostedDomains) == 0 {
 		return nil
 	}
-	claim := "hd"
-	if p.cfg.Preset == "microsoft" {
-		claim = "tid"
-	}
+	claim := p.quirks.domainClaim
 	got, _ := claims[claim].(string)
 	for _, d := range p.cfg.HostedDomains {
 		if got != "" && strings.EqualFold(got, d) {

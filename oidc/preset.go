@@ -23,7 +23,11 @@ type preset struct {
 	// for what the preset knows must hold, e.g. Auth0's trailing slash;
 	// nil means nothing beyond the generic checks.
 	validate func(c *Config) []ConfigProblem
-	quirks   quirks
+	// configure reads the preset's own settings (Microsoft's Tenant,
+	// Config.Offline) into the Config before the issuer is required; nil
+	// means the preset has none, and Offline is then refused.
+	configure func(c *Config) *ConfigProblem
+	quirks    quirks
 }
 
 // quirks are a preset's departures from plain OpenID Connect or OAuth 2.0.
@@ -39,7 +43,9 @@ type quirks struct {
 	// verified, Twitter's data wrapper, Facebook's picture object.
 	userinfo func(info map[string]any) map[string]any
 	// enrich completes an identity with more calls made with the access
-	// token (GitHub's /user/emails).
+	// token (GitHub's /user/emails) or corrects what the claims cannot
+	// vouch for (Microsoft's email). It runs at login, refresh and
+	// Convert; accessToken is "" when Convert was given an ID token.
 	enrich func(ctx context.Context, p *Provider, eps *endpoints, accessToken string, id *Identity) error
 	// convertAccess checks that an access token was issued to this client
 	// and returns its identity (GitHub's token check, Google's tokeninfo,
@@ -56,6 +62,18 @@ type quirks struct {
 	// (LinkedIn never echoes it); a nonce that is present must still
 	// match, and Convert is unaffected.
 	missingNonce bool
+	// discoveryURL returns where the discovery document is fetched when
+	// it is not under the issuer (Microsoft's multi-tenant issuer is a
+	// template; its document is under /common or /organizations).
+	discoveryURL func(p *Provider) string
+	// revoke replaces RFC 7009 revocation for a provider that has its own
+	// API for it (GitHub's DELETE /applications/{client_id}/token), unless
+	// a revocation endpoint is configured.
+	revoke func(ctx context.Context, p *Provider, eps *endpoints, token, hint string) error
+	// domainClaim names the claim that Config.HostedDomains checks
+	// (Google's hd, Microsoft's tid); "" means the preset cannot say which
+	// domain an account belongs to.
+	domainClaim string
 }
 
 // lookupPreset returns the preset called name. Each preset lives in its
@@ -134,6 +152,17 @@ func ApplyPreset(cfg *Config) error {
 			return err
 		}
 	}
+	// A misplaced Offline is reported once the preset is applied, so that
+	// it is the only problem it causes.
+	var late error
+	switch {
+	case p.configure != nil:
+		if prob := p.configure(cfg); prob != nil {
+			return problem(prob.Field, "%s", prob.Msg)
+		}
+	case cfg.Offline:
+		late = problem("offline", "%s gives refresh tokens without being asked: leave OFFLINE unset", name)
+	}
 	if cfg.Issuer == "" && p.needIssuer != "" {
 		return problem("issuer", "%s", p.needIssuer)
 	}
@@ -171,7 +200,7 @@ func ApplyPreset(cfg *Config) error {
 			return &ConfigError{Provider: cfg.Name, Problems: probs}
 		}
 	}
-	return nil
+	return late
 }
 
 // NormalizeBaseURL turns what an operator writes as a base URL (a bare
