@@ -136,6 +136,39 @@ func presetCases() []presetCase {
 			convertID: wantOK, convertAccess: wantInvalid, otherID: wantInvalid, otherAccess: notTested,
 		},
 		{
+			// A GitHub App with expiring user tokens: configured the same
+			// way, it gets refresh tokens, which GitHub cannot revoke.
+			name: "githubapp",
+			env:  map[string]string{"TYPE": "github"},
+			start: func(t *testing.T) presetFake {
+				g := presettest.NewGitHub(t, presettest.GitHubOptions{
+					ClientID: presetClientID, ClientSecret: presetClientSecret, RedirectURIs: []string{presetRedirect("githubapp")}, ExpiringTokens: true,
+					User: presettest.GitHubUser{ID: 12345678901, Login: "ada", Emails: []presettest.GitHubEmail{{Email: "ada@example.com", Primary: true, Verified: true}}},
+				})
+				return presetFake{client: g.Client(), authorize: g.Login, otherAccess: g.IssueToken(presetOtherClient, "read:user", "user:email")}
+			},
+			authorizeURL: "https://github.com/login/oauth/authorize",
+			subject:      "12345678901", email: "ada@example.com", emailVerified: true,
+			providerRefresh: true, logout: wantUnsupp, revoke: outcome{code: CodeExchangeFailed, status: http.StatusBadRequest},
+			convertID: wantInvalid, convertAccess: wantOK, otherID: notTested, otherAccess: wantInvalid,
+		},
+		{
+			// Multi-tenant: the {tenantid} issuer template, discovery
+			// under /common.
+			name: "entra",
+			env:  map[string]string{"TYPE": "microsoft", "TENANT": "common"},
+			start: func(t *testing.T) presetFake {
+				m := presettest.NewMicrosoft(t, presettest.MicrosoftOptions{ClientID: presetClientID, ClientSecret: presetClientSecret, RedirectURIs: []string{presetRedirect("entra")}})
+				return presetFake{client: m.Client(), authorize: m.Login, otherID: m.IDToken(presetOtherClient, ""),
+					endSession: "https://login.microsoftonline.com/common/oauth2/v2.0/logout"}
+			},
+			authorizeURL: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+			nonce:        true,
+			subject:      "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ", email: "ada@contoso.example", emailVerified: false,
+			logout: wantOK, revoke: wantUnsupp,
+			convertID: wantOK, convertAccess: wantInvalid, otherID: wantInvalid, otherAccess: notTested,
+		},
+		{
 			name: "google",
 			env:  map[string]string{"OFFLINE": "true"},
 			start: func(t *testing.T) presetFake {
@@ -181,6 +214,20 @@ func presetCases() []presetCase {
 				return oidcFake(presettest.NewOkta(t, "dev-123.okta.com", "default", oidcClient("okta")).OIDCFake)
 			},
 			authorizeURL: "https://dev-123.okta.com/oauth2/default/v1/authorize",
+			nonce:        true,
+			email:        presetEmail, emailVerified: true,
+			providerRefresh: true, logout: wantOK, revoke: wantOK,
+			convertID: wantOK, convertAccess: wantOK, otherID: notTested, otherAccess: notTested,
+		},
+		{
+			// The org authorization server: issuer the org URL, endpoints
+			// under /oauth2/v1.
+			name: "oktaorg",
+			env:  map[string]string{"TYPE": "okta", "BASE_URL": "dev-123.okta.com", "SCOPES": offline},
+			start: func(t *testing.T) presetFake {
+				return oidcFake(presettest.NewOkta(t, "dev-123.okta.com", "", oidcClient("oktaorg")).OIDCFake)
+			},
+			authorizeURL: "https://dev-123.okta.com/oauth2/v1/authorize",
 			nonce:        true,
 			email:        presetEmail, emailVerified: true,
 			providerRefresh: true, logout: wantOK, revoke: wantOK,
