@@ -74,6 +74,8 @@ type presetCase struct {
 	// authorizeURL is the provider's real authorization endpoint.
 	authorizeURL string
 	nonce        bool
+	// issParam: the callback carries iss (RFC 9207), which the app passes on.
+	issParam bool
 	// The user as the preset defines it.
 	subject       string
 	email         string
@@ -240,6 +242,7 @@ func presetCases() []presetCase {
 				return oidcFake(presettest.NewKeycloak(t, "kc.example.com", "demo", false, oidcClient("keycloak")).OIDCFake)
 			},
 			authorizeURL: "https://kc.example.com/realms/demo/protocol/openid-connect/auth",
+			issParam:     true,
 			nonce:        true,
 			email:        presetEmail, emailVerified: true,
 			providerRefresh: true, logout: wantOK, revoke: wantOK,
@@ -286,6 +289,7 @@ func presetCases() []presetCase {
 				return presetFake{client: d.Client(), authorize: d.Authorize, otherAccess: d.TokenForApp(presetOtherClient)}
 			},
 			authorizeURL: "https://discord.com/oauth2/authorize",
+			issParam:     true,
 			subject:      "80351110224678912", email: "nelly@example.com", emailVerified: true,
 			providerRefresh: true, logout: wantUnsupp, revoke: wantOK,
 			convertID: wantInvalid, convertAccess: wantOK, otherID: notTested, otherAccess: wantInvalid,
@@ -461,6 +465,15 @@ func TestPresetMatrix(t *testing.T) {
 			cq := cb.Query()
 			if cq.Get("code") == "" || cq.Get("state") != ur.State {
 				t.Fatalf("callback %s: no code, or another state", cb)
+			}
+			if got := cq.Get("iss") != ""; got != tc.issParam {
+				t.Errorf("callback carries iss: %v, want %v", got, tc.issParam)
+			}
+			if tc.issParam {
+				// Mix-up defence (RFC 9207): another issuer is refused.
+				s.expect("token with another iss", s.do(http.MethodPost, "/oauth2/token", map[string]string{
+					"provider": tc.name, "code": cq.Get("code"), "state": cq.Get("state"), "iss": "https://evil.example", "binding": binding,
+				}, nil), outcome{code: CodeIssuerMismatch, status: http.StatusBadRequest})
 			}
 			a = s.do(http.MethodPost, "/oauth2/token", map[string]string{
 				"provider": tc.name, "code": cq.Get("code"), "state": cq.Get("state"), "iss": cq.Get("iss"), "binding": binding,
