@@ -63,6 +63,9 @@ type presetFake struct {
 	otherID     string
 	// endSession is the provider's end_session_endpoint, "" for none.
 	endSession string
+	// jwtAccess turns the login's access token into the JWT the provider
+	// itself issues (Keycloak, Okta); nil where they are opaque.
+	jwtAccess func(opaque string) (string, error)
 	// subject is what the fake gives the user, in the provider's form,
 	// for the cases that do not spell it out.
 	subject string
@@ -105,6 +108,13 @@ func oidcFake(f *presettest.OIDCFake) presetFake {
 		endSession: f.EndpointURL(oidctest.EndSessionEndpoint),
 		subject:    f.Subject(presetEmail),
 	}
+}
+
+// jwtFake is oidcFake for a provider whose access tokens are JWTs.
+func jwtFake(f *presettest.OIDCFake) presetFake {
+	pf := oidcFake(f)
+	pf.jwtAccess = func(opaque string) (string, error) { return f.JWTAccessToken(opaque, presetEmail) }
+	return pf
 }
 
 func presetCases() []presetCase {
@@ -217,7 +227,7 @@ func presetCases() []presetCase {
 			name: "okta",
 			env:  map[string]string{"BASE_URL": "https://dev-123.okta.com/oauth2/default", "SCOPES": offline},
 			start: func(t *testing.T) presetFake {
-				return oidcFake(presettest.NewOkta(t, "dev-123.okta.com", "default", oidcClient("okta")).OIDCFake)
+				return jwtFake(presettest.NewOkta(t, "dev-123.okta.com", "default", oidcClient("okta")).OIDCFake)
 			},
 			authorizeURL: "https://dev-123.okta.com/oauth2/default/v1/authorize",
 			nonce:        true,
@@ -231,7 +241,7 @@ func presetCases() []presetCase {
 			name: "oktaorg",
 			env:  map[string]string{"TYPE": "okta", "BASE_URL": "dev-123.okta.com", "SCOPES": offline},
 			start: func(t *testing.T) presetFake {
-				return oidcFake(presettest.NewOkta(t, "dev-123.okta.com", "", oidcClient("oktaorg")).OIDCFake)
+				return jwtFake(presettest.NewOkta(t, "dev-123.okta.com", "", oidcClient("oktaorg")).OIDCFake)
 			},
 			authorizeURL: "https://dev-123.okta.com/oauth2/v1/authorize",
 			nonce:        true,
@@ -243,7 +253,7 @@ func presetCases() []presetCase {
 			name: "keycloak",
 			env:  map[string]string{"BASE_URL": "https://kc.example.com/realms/demo"},
 			start: func(t *testing.T) presetFake {
-				return oidcFake(presettest.NewKeycloak(t, "kc.example.com", "demo", false, oidcClient("keycloak")).OIDCFake)
+				return jwtFake(presettest.NewKeycloak(t, "kc.example.com", "demo", false, oidcClient("keycloak")).OIDCFake)
 			},
 			authorizeURL: "https://kc.example.com/realms/demo/protocol/openid-connect/auth",
 			issParam:     true,
@@ -521,6 +531,20 @@ func TestPresetMatrix(t *testing.T) {
 				var ct tokenResponse
 				s.decode(a, &ct)
 				s.checkUser(tc, ct, subject)
+			}
+			if fake.jwtAccess != nil {
+				// Where access tokens are JWTs, as the provider issues them,
+				// with the type left for edgeauth to detect.
+				jwtTok, err := fake.jwtAccess(tr.Provider.AccessToken)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a = s.do(http.MethodPost, "/oauth2/convert-token", map[string]string{"provider": tc.name, "token": jwtTok}, nil)
+				if s.expect("convert the JWT access token", a, wantOK) {
+					var ct tokenResponse
+					s.decode(a, &ct)
+					s.checkUser(tc, ct, subject)
+				}
 			}
 			for _, other := range []struct {
 				what, token, kind string
