@@ -79,7 +79,9 @@ type presetCase struct {
 	start func(t *testing.T) presetFake
 	// authorizeURL is the provider's real authorization endpoint.
 	authorizeURL string
-	nonce        bool
+	// nonce: an OpenID Connect preset, whose authorization URL has a nonce
+	// and whose login answer has an ID token.
+	nonce bool
 	// issParam: the callback carries iss (RFC 9207), which the app passes on.
 	issParam bool
 	// The user as the preset defines it.
