@@ -9,7 +9,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-
 // loginViaFake runs one login the way edgeauth does: AuthCodeURL, the
 // provider's redirect back (from the fake's login), then Exchange. It
 // returns the authorization URL too, for the tests of its parameters.
