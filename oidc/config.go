@@ -92,7 +92,8 @@ type Config struct {
 	TeamID, KeyID, PrivateKey string
 	// Offline asks for a refresh token where the provider gives one only
 	// when asked: google adds access_type=offline and prompt=consent,
-	// microsoft the offline_access scope. Other providers refuse it.
+	// microsoft, auth0, okta and zitadel the offline_access scope. Other
+	// presets refuse it.
 	Offline bool
 
 	// Scopes requested; default for oidc: openid email profile. An oidc

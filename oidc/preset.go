@@ -161,7 +161,8 @@ func ApplyPreset(cfg *Config) error {
 			return problem(prob.Field, "%s", prob.Msg)
 		}
 	case cfg.Offline:
-		late = problem("offline", "%s gives refresh tokens without being asked: leave OFFLINE unset", name)
+		late = problem("offline", "%s gives refresh tokens without being asked, or none at all: leave OFFLINE unset "+
+			"(it applies to google, microsoft, auth0, okta and zitadel)", name)
 	}
 	if cfg.Issuer == "" && p.needIssuer != "" {
 		return problem("issuer", "%s", p.needIssuer)
@@ -226,5 +227,22 @@ func applyBaseURL(cfg *Config, fromBase func(c *Config, base string)) error {
 		return nil
 	}
 	cfg.Issuer = base
+	return nil
+}
+
+// offlineAccess is the configure hook of the providers that give a
+// refresh token only for the offline_access scope (OpenID Connect Core
+// §11): Config.Offline adds it to the scopes, the default ones when none
+// are set.
+func offlineAccess(c *Config) *ConfigProblem {
+	if !c.Offline {
+		return nil
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = []string{"openid", "email", "profile"}
+	}
+	if !slices.Contains(c.Scopes, "offline_access") {
+		c.Scopes = append(c.Scopes, "offline_access")
+	}
 	return nil
 }

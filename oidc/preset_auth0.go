@@ -26,7 +26,8 @@ import (
 // unless CONVERT_ACCESS_TOKEN=userinfo.
 func auth0Preset() preset {
 	return preset{
-		cfg: Config{Type: TypeOIDC},
+		cfg:       Config{Type: TypeOIDC},
+		configure: offlineAccess,
 		needIssuer: "auth0: set BASE_URL to the tenant's domain (tenant.us.auth0.com or a custom domain), " +
 			"or ISSUER to https://<domain>/",
 		fromBase: func(c *Config, base string) { c.Issuer = base + "/" },

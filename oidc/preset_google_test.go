@@ -3,6 +3,7 @@ package oidc
 import (
 	"crypto/rand"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/edgeauth/edgeauth/oidc/presettest"
@@ -211,6 +212,10 @@ func TestOfflineSetting(t *testing.T) {
 	}{
 		{"google", Config{Type: "google"}, true},
 		{"microsoft", Config{Type: "microsoft", Tenant: "common"}, true},
+		{"auth0", Config{Type: "auth0", BaseURL: "tenant.auth0.com"}, true},
+		{"okta", Config{Type: "okta", BaseURL: "dev-1.okta.com"}, true},
+		{"zitadel", Config{Type: "zitadel", BaseURL: "acme.zitadel.cloud"}, true},
+		{"keycloak", Config{Type: "keycloak", BaseURL: "kc.example.com/realms/r"}, false},
 		{"github", Config{Type: "github"}, false},
 		{"gitlab", Config{Type: "gitlab"}, false},
 		{"plain oidc", Config{Issuer: "https://op.example"}, false},
@@ -218,9 +223,14 @@ func TestOfflineSetting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
 			c.Name, c.ClientID, c.Offline = tc.name, "c", true
+			applied := c
+			_ = ApplyPreset(&applied)
 			_, err := New(c)
 			if tc.ok != (err == nil) {
 				t.Fatalf("ok %v: %v", tc.ok, err)
+			}
+			if tc.ok && tc.name != "google" && !slices.Contains(applied.Scopes, "offline_access") {
+				t.Fatalf("scopes %v lack offline_access", applied.Scopes)
 			}
 			if err != nil {
 				if ce, _ := err.(*ConfigError); ce == nil || len(ce.Problems) != 1 || ce.Problems[0].Field != "offline" {

@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"slices"
 	"strings"
 )
 
@@ -67,14 +66,7 @@ const (
 )
 
 func microsoftConfigure(c *Config) *ConfigProblem {
-	if c.Offline {
-		if len(c.Scopes) == 0 {
-			c.Scopes = []string{"openid", "email", "profile"}
-		}
-		if !slices.Contains(c.Scopes, "offline_access") {
-			c.Scopes = append(c.Scopes, "offline_access")
-		}
-	}
+	offlineAccess(c)
 	tenant := strings.ToLower(strings.TrimSpace(c.Tenant))
 	c.Tenant = tenant
 	if tenant == "" {

@@ -22,7 +22,8 @@ import (
 // introspected subject, so that userinfo's sub can be matched with it.
 func oktaPreset() preset {
 	return preset{
-		cfg: Config{Type: TypeOIDC},
+		cfg:       Config{Type: TypeOIDC},
+		configure: offlineAccess,
 		needIssuer: "okta: set BASE_URL to the org (https://dev-123.okta.com) " +
 			"or to a custom authorization server (https://dev-123.okta.com/oauth2/default)",
 		validate: func(c *Config) []ConfigProblem {

@@ -23,7 +23,8 @@ import (
 // Revocation and end_session are advertised too.
 func zitadelPreset() preset {
 	return preset{
-		cfg: Config{Type: TypeOIDC},
+		cfg:       Config{Type: TypeOIDC},
+		configure: offlineAccess,
 		needIssuer: "zitadel: set BASE_URL to the instance, https://<instance>.zitadel.cloud " +
 			"or its custom domain",
 		quirks: quirks{checkIssuer: checkZitadelClaims},
