@@ -221,9 +221,14 @@ func (c *Config) normalize() error {
 		c.Type = TypeOIDC // ApplyPreset reported it; check the rest as oidc
 	}
 	if c.Preset != "" {
-		if _, ok := lookupPreset(c.Preset); !ok {
+		if pr, ok := lookupPreset(c.Preset); !ok {
 			bad("type", "unknown preset %q (known: %v)", c.Preset, presetNames())
+		} else if pr.check != nil {
+			probs = append(probs, pr.check(c)...)
 		}
+	}
+	if c.Preset != "apple" && (c.TeamID != "" || c.KeyID != "" || c.PrivateKey != "") {
+		bad("team_id", "TEAM_ID, KEY_ID and PRIVATE_KEY are for the apple preset only")
 	}
 	oidcType := c.Type == TypeOIDC
 

@@ -19,7 +19,10 @@ type preset struct {
 	// (normalised: https:// when no scheme, no trailing slash); nil means
 	// the base URL is the issuer.
 	fromBase func(c *Config, base string)
-	quirks   quirks
+	// check, when set, validates the preset's own settings (Apple's key)
+	// once the preset is applied; New reports its problems with the rest.
+	check  func(c *Config) []ConfigProblem
+	quirks quirks
 }
 
 // quirks are a preset's departures from plain OpenID Connect or OAuth 2.0.
