@@ -118,6 +118,14 @@ func (a *Apple) SetCancel(cancel bool) {
 	a.cancel = cancel
 }
 
+// AddRedirectURI registers one more redirect URI, for a redirect URI
+// known only once the fake runs (a server's callback URL).
+func (a *Apple) AddRedirectURI(u string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.opts.RedirectURIs = append(a.opts.RedirectURIs, u)
+}
+
 // ClientSecrets returns the client secrets presented so far, in order.
 func (a *Apple) ClientSecrets() []string {
 	a.mu.Lock()
@@ -221,7 +229,7 @@ func (a *Apple) authorize(w http.ResponseWriter, r *http.Request) {
 	case q.Get("client_id") != a.opts.ClientID:
 		http.Error(w, "invalid_client_id", http.StatusBadRequest)
 		return
-	case !slices.Contains(a.opts.RedirectURIs, redirect):
+	case !a.registered(redirect):
 		http.Error(w, "invalid_request: Invalid web redirect url.", http.StatusBadRequest)
 		return
 	case q.Get("response_type") != "code":
@@ -259,6 +267,12 @@ func (a *Apple) authorize(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = applePage.Execute(w, map[string]any{"Action": template.URL(redirect), "Fields": fields})
+}
+
+func (a *Apple) registered(redirect string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Contains(a.opts.RedirectURIs, redirect)
 }
 
 func (a *Apple) token(w http.ResponseWriter, r *http.Request) {
