@@ -2,12 +2,15 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/edgeauth/edgeauth/oidc"
 	"github.com/edgeauth/edgeauth/oidc/oidctest"
@@ -285,4 +288,87 @@ func TestAppleUserName(t *testing.T) {
 			t.Errorf("appleUserName(%s) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
+}
+
+// TestAppleEnv: the apple settings from the environment, each problem
+// under its variable, none of them quoting the key; with a key, the
+// provider's callback URL is the redirect URI sent to Apple.
+func TestAppleEnv(t *testing.T) {
+	key, _ := presettest.NewAppleKey(t)
+	escaped := strings.ReplaceAll(strings.TrimSpace(key), "\n", `\n`)
+	base := map[string]string{
+		"EDGEAUTH_PROVIDERS":          "apple",
+		"EDGEAUTH_APPLE_CLIENT_ID":    appleServices,
+		"EDGEAUTH_APPLE_REDIRECT_URI": "https://app.example.com/apple",
+		"EDGEAUTH_APPLE_TEAM_ID":      "TEAM123456",
+		"EDGEAUTH_APPLE_KEY_ID":       "KEY1234567",
+		"EDGEAUTH_APPLE_PRIVATE_KEY":  escaped,
+	}
+	for _, tc := range []struct {
+		name     string
+		edits    map[string]string
+		variable string // "" accepted
+		inMsg    string
+	}{
+		{name: "key with escaped newlines"},
+		{name: "key as PEM", edits: map[string]string{"EDGEAUTH_APPLE_PRIVATE_KEY": key}},
+		{name: "no key id", edits: map[string]string{"EDGEAUTH_APPLE_KEY_ID": ""}, variable: "EDGEAUTH_APPLE_KEY_ID", inMsg: "missing"},
+		{name: "key and secret", edits: map[string]string{"EDGEAUTH_APPLE_CLIENT_SECRET": "eyJ.a.b"}, variable: "EDGEAUTH_APPLE_CLIENT_SECRET", inMsg: "not both"},
+		{name: "bad key", edits: map[string]string{"EDGEAUTH_APPLE_PRIVATE_KEY": escaped[:120]}, variable: "EDGEAUTH_APPLE_PRIVATE_KEY", inMsg: "PEM"},
+		{name: "no secret at all", edits: map[string]string{"EDGEAUTH_APPLE_TEAM_ID": "", "EDGEAUTH_APPLE_KEY_ID": "", "EDGEAUTH_APPLE_PRIVATE_KEY": ""},
+			variable: "EDGEAUTH_APPLE_CLIENT_SECRET", inMsg: "missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edits := map[string]string{"EDGEAUTH_ACME_ISSUER": "", "EDGEAUTH_ACME_CLIENT_ID": "", "EDGEAUTH_ACME_CLIENT_SECRET": "",
+				"EDGEAUTH_ACME_REDIRECT_URI": "", "EDGEAUTH_ACME_REDIRECT_URIS": "", "EDGEAUTH_ACME_SCOPES": "",
+				"EDGEAUTH_ACME_AUTH_PARAMS": "", "EDGEAUTH_ACME_TIMEOUT": "", "EDGEAUTH_ACME_ALLOWED_EMAIL_DOMAINS": ""}
+			for k, v := range base {
+				edits[k] = v
+			}
+			for k, v := range tc.edits {
+				edits[k] = v
+			}
+			cfg, err := loadEnv(t, edits, nil)
+			if err != nil {
+				for _, leak := range []string{escaped[30:60], escaped[60:90]} {
+					if strings.Contains(err.Error(), leak) {
+						t.Errorf("the error quotes the key:\n%v", err)
+					}
+				}
+			}
+			if tc.variable == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out := fmt.Sprintf("%v %+v %#v", cfg, cfg.Providers[0], cfg.Providers[0]); strings.Contains(out, escaped[40:80]) {
+					t.Error("printing the config shows the key")
+				}
+				if got := callbackURI(cfg.PublicURL, cfg.Providers[0]); got != "https://auth.example.com/oauth2/callback/apple" {
+					t.Errorf("callback %q", got)
+				}
+				return
+			}
+			p, ok := problemFor(t, err, tc.variable)
+			if !ok || !strings.Contains(p.Msg, tc.inMsg) {
+				t.Fatalf("no %s problem with %q:\n%v", tc.variable, tc.inMsg, err)
+			}
+		})
+	}
+}
+
+// FuzzAppleUserName: whatever the app passes as user, the name is plain
+// text within the bounds, or the request is refused.
+func FuzzAppleUserName(f *testing.F) {
+	for _, s := range []string{`{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"a@b.c"}`, `{}`, `{"name":null}`, `[]`, `"x"`, `{"name":{"firstName":"\u202e"}}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		name, err := appleUserName(in)
+		if err != nil {
+			return
+		}
+		if !utf8.ValidString(name) || utf8.RuneCountInString(name) > 2*maxAppleNamePartRunes+1 || strings.ContainsFunc(name, unicode.IsControl) {
+			t.Fatalf("appleUserName(%q) = %q", in, name)
+		}
+	})
 }
