@@ -83,13 +83,17 @@ type Config struct {
 	// endpoints from it. A bare host is taken as https. For a plain oidc
 	// provider it is the issuer. Issuer and BaseURL are exclusive.
 	BaseURL string
-	// Tenant is the microsoft preset's tenant: a tenant id or verified
-	// domain, or common, organizations or consumers.
+	// Tenant is the microsoft preset's tenant: a tenant id (GUID), or
+	// common, organizations or consumers (see preset_microsoft.go).
 	Tenant string
 	// TeamID, KeyID and PrivateKey (PEM, the .p8 file Apple hands out) let
 	// the apple preset make its ES256 client secret itself; ClientSecret
 	// is then left empty.
 	TeamID, KeyID, PrivateKey string
+	// Offline asks for a refresh token where the provider gives one only
+	// when asked: google adds access_type=offline and prompt=consent,
+	// microsoft the offline_access scope. Other providers refuse it.
+	Offline bool
 
 	// Scopes requested; default for oidc: openid email profile. An oidc
 	// provider's scopes must include openid.
@@ -226,6 +230,8 @@ func (c *Config) normalize() error {
 		} else if pr.check != nil {
 			probs = append(probs, pr.check(c)...)
 		}
+	} else if c.Offline {
+		bad("offline", "only the google and microsoft presets need to be asked for refresh tokens")
 	}
 	if c.Preset != "apple" && (c.TeamID != "" || c.KeyID != "" || c.PrivateKey != "") {
 		bad("team_id", "TEAM_ID, KEY_ID and PRIVATE_KEY are for the apple preset only")
@@ -332,7 +338,7 @@ func (c *Config) normalize() error {
 			bad(list.field, "contains an empty entry")
 		}
 	}
-	if len(c.HostedDomains) > 0 && c.Preset != "google" && c.Preset != "microsoft" {
+	if pr, _ := lookupPreset(c.Preset); len(c.HostedDomains) > 0 && pr.quirks.domainClaim == "" {
 		bad("hosted_domains", "only the google (hd) and microsoft (tid) presets say which domain an account belongs to")
 	}
 

@@ -34,15 +34,15 @@ func TestNewValidation(t *testing.T) {
 				"jwks_url:", "timeout: negative", `"state" is set by edgeauth`, `"code_challenge" is set by edgeauth`,
 				"needs the openid scope"},
 		},
-		{name: "unknown type", cfg: Config{Name: "x", Type: "myspace", ClientID: "c"}, want: []string{`unknown provider type "myspace"`}},
-		{name: "oauth2 needs URLs", cfg: Config{Name: "x", Type: "oauth2", ClientID: "c"}, want: []string{"auth_url: missing", "token_url: missing", "userinfo_url: missing"}},
-		{name: "oauth2 userinfo never", cfg: Config{Name: "x", Type: "oauth2", ClientID: "c", AuthURL: "https://a/x", TokenURL: "https://a/t", UserinfoURL: "https://a/u", Userinfo: "never"}, want: []string{"never is impossible"}},
-		{name: "HS256 with a short secret", cfg: Config{Name: "x", Issuer: "https://op", ClientID: "c", ClientSecret: "short", SigningAlgs: []string{"HS256"}}, want: []string{"HS256 needs a client secret of at least 32 bytes"}},
-		{name: "issuer with query", cfg: Config{Name: "x", Issuer: "https://op/?a=b", ClientID: "c"}, want: []string{"must not have a query"}},
-		{name: "issuer with fragment", cfg: Config{Name: "x", Issuer: "https://op/#frag", ClientID: "c"}, want: []string{"fragment"}},
-		{name: "issuer with credentials", cfg: Config{Name: "x", Issuer: "https://u:p@op/", ClientID: "c"}, want: []string{"credentials"}},
-		{name: "issuer relative", cfg: Config{Name: "x", Issuer: "/op", ClientID: "c"}, want: []string{"not an absolute URL"}},
-		{name: "missing issuer", cfg: Config{Name: "x", ClientID: "c"}, want: []string{"issuer: missing"}},
+		{name: "unknown type", cfg: Config{Name: "op", Type: "myspace", ClientID: "c"}, want: []string{`unknown provider type "myspace"`}},
+		{name: "oauth2 needs URLs", cfg: Config{Name: "op", Type: "oauth2", ClientID: "c"}, want: []string{"auth_url: missing", "token_url: missing", "userinfo_url: missing"}},
+		{name: "oauth2 userinfo never", cfg: Config{Name: "op", Type: "oauth2", ClientID: "c", AuthURL: "https://a/x", TokenURL: "https://a/t", UserinfoURL: "https://a/u", Userinfo: "never"}, want: []string{"never is impossible"}},
+		{name: "HS256 with a short secret", cfg: Config{Name: "op", Issuer: "https://op", ClientID: "c", ClientSecret: "short", SigningAlgs: []string{"HS256"}}, want: []string{"HS256 needs a client secret of at least 32 bytes"}},
+		{name: "issuer with query", cfg: Config{Name: "op", Issuer: "https://op/?a=b", ClientID: "c"}, want: []string{"must not have a query"}},
+		{name: "issuer with fragment", cfg: Config{Name: "op", Issuer: "https://op/#frag", ClientID: "c"}, want: []string{"fragment"}},
+		{name: "issuer with credentials", cfg: Config{Name: "op", Issuer: "https://u:p@op/", ClientID: "c"}, want: []string{"credentials"}},
+		{name: "issuer relative", cfg: Config{Name: "op", Issuer: "/op", ClientID: "c"}, want: []string{"not an absolute URL"}},
+		{name: "missing issuer", cfg: Config{Name: "op", ClientID: "c"}, want: []string{"issuer: missing"}},
 		{name: "microsoft without tenant", cfg: Config{Name: "ms", Type: "microsoft", ClientID: "c"}, want: []string{"tenant-id"}},
 	}
 	for _, tc := range cases {
@@ -62,7 +62,7 @@ func TestNewValidation(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	for _, issuer := range []string{"https://op.example", "http://localhost:8080/op", "http://127.0.0.1:9", "http://[::1]:9/"} {
-		p, err := New(Config{Name: "x", Issuer: issuer, ClientID: "c"})
+		p, err := New(Config{Name: "op", Issuer: issuer, ClientID: "c"})
 		if err != nil {
 			t.Fatalf("%s: %v", issuer, err)
 		}
@@ -91,7 +91,7 @@ func TestNewNoNetwork(t *testing.T) {
 
 func TestHTTPClientCopied(t *testing.T) {
 	mine := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
-	p, err := New(Config{Name: "x", Issuer: "https://op", ClientID: "c", HTTPClient: mine, Timeout: 3 * time.Second})
+	p, err := New(Config{Name: "op", Issuer: "https://op", ClientID: "c", HTTPClient: mine, Timeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestApplyPreset(t *testing.T) {
 			}
 			tc.check(t, c)
 			// Every preset must then pass New.
-			c.Name, c.ClientID, c.ClientSecret = "x", "c", "s"
+			c.Name, c.ClientID, c.ClientSecret = "op", "c", "s"
 			if _, err := New(c); err != nil {
 				t.Fatalf("New after preset: %v", err)
 			}
@@ -233,16 +233,16 @@ func TestConfigErrorFields(t *testing.T) {
 		cfg  Config
 		want []string
 	}{
-		{"basics", Config{Name: "x", ClientSecret: secret, Issuer: "ftp://op", ClientAuth: "jwt", Userinfo: "x", Timeout: -1, SigningAlgs: []string{"none"}, Scopes: []string{"email"}, AuthParams: map[string]string{"nonce": secret}},
+		{"basics", Config{Name: "op", ClientSecret: secret, Issuer: "ftp://op", ClientAuth: "jwt", Userinfo: "x", Timeout: -1, SigningAlgs: []string{"none"}, Scopes: []string{"email"}, AuthParams: map[string]string{"nonce": secret}},
 			[]string{"client_id", "issuer", "client_auth", "userinfo", "timeout", "signing_algs", "scopes", "auth_params"}},
-		{"endpoints", Config{Name: "x", ClientID: "c", ClientSecret: secret, Type: TypeOAuth2, JWKSURL: "http://op.example/j", RevocationURL: "x", EndSessionURL: "x", IntrospectionURL: "http://op.example/i"},
+		{"endpoints", Config{Name: "op", ClientID: "c", ClientSecret: secret, Type: TypeOAuth2, JWKSURL: "http://op.example/j", RevocationURL: "x", EndSessionURL: "x", IntrospectionURL: "http://op.example/i"},
 			[]string{"auth_url", "token_url", "userinfo_url", "jwks_url", "revocation_url", "end_session_url", "introspection_url"}},
-		{"convert", Config{Name: "x", ClientID: "c", ClientSecret: secret, Issuer: "https://op", ConvertAudiences: []string{""}, ConvertMaxAge: 25 * time.Hour, ConvertAccessToken: "trust-me", TrustedAudiences: []string{""}},
+		{"convert", Config{Name: "op", ClientID: "c", ClientSecret: secret, Issuer: "https://op", ConvertAudiences: []string{""}, ConvertMaxAge: 25 * time.Hour, ConvertAccessToken: "trust-me", TrustedAudiences: []string{""}},
 			[]string{"convert_audiences", "convert_max_age", "convert_access_token", "trusted_audiences"}},
-		{"negative age", Config{Name: "x", ClientID: "c", Issuer: "https://op", ConvertMaxAge: -time.Second}, []string{"convert_max_age"}},
-		{"hosted domains need google or microsoft", Config{Name: "x", ClientID: "c", Issuer: "https://op", HostedDomains: []string{"example.com"}}, []string{"hosted_domains"}},
+		{"negative age", Config{Name: "op", ClientID: "c", Issuer: "https://op", ConvertMaxAge: -time.Second}, []string{"convert_max_age"}},
+		{"hosted domains need google or microsoft", Config{Name: "op", ClientID: "c", Issuer: "https://op", HostedDomains: []string{"example.com"}}, []string{"hosted_domains"}},
 		{"hosted domains on github", Config{Name: "gh", Type: "github", ClientID: "c", HostedDomains: []string{"example.com"}}, []string{"hosted_domains"}},
-		{"unknown type", Config{Name: "x", Type: "myspace", ClientID: "c"}, []string{"type", "issuer"}},
+		{"unknown type", Config{Name: "op", Type: "myspace", ClientID: "c"}, []string{"type", "issuer"}},
 		{"microsoft without tenant", Config{Name: "ms", Type: "microsoft", ClientID: "c"}, []string{"issuer"}},
 	}
 	for _, tc := range cases {
@@ -276,7 +276,7 @@ func TestConfigErrorFields(t *testing.T) {
 	if err != nil {
 		t.Fatalf("google with hosted domains: %v", err)
 	}
-	err = ApplyPreset(&Config{Name: "x", Type: "myspace"})
+	err = ApplyPreset(&Config{Name: "op", Type: "myspace"})
 	if ce, ok := errors.AsType[*ConfigError](err); !ok || len(ce.Problems) != 1 || ce.Problems[0].Field != "type" {
 		t.Fatalf("ApplyPreset: %v", err)
 	}

@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -19,10 +17,6 @@ const (
 	TokenTypeIDToken     = "id_token"
 	TokenTypeAccessToken = "access_token"
 )
-
-// googleTokeninfo is Google's token check for access tokens. It is fixed:
-// tests route its host to a fake through Config.HTTPClient's transport.
-const googleTokeninfo = "https://oauth2.googleapis.com/tokeninfo"
 
 // ConvertRequest is a provider token that a native app obtained with the
 // provider's SDK.
@@ -90,15 +84,16 @@ func (p *Provider) convert(ctx context.Context, r ConvertRequest) (*Identity, er
 		return nil, err
 	}
 	if kind == TokenTypeIDToken {
-		return p.convertIDToken(ctx, r)
+		return p.convertIDToken(ctx, eps, r)
 	}
 	return p.convertAccessToken(ctx, eps, r.Token)
 }
 
 // detect tells an ID token from an access token without verifying
 // anything: only an oidc provider's compact JWS whose payload names our
-// issuer and whose typ is not at+jwt (RFC 9068 §2.1) is taken for an ID
-// token. Verification then decides; a wrong guess only fails.
+// issuer, whose typ is not at+jwt (RFC 9068 §2.1) and which carries no
+// access-token claim (client_id, cid, scope, scp, a typ claim "Bearer")
+// is taken for an ID token. Verification then decides; a wrong guess only fails.
 func (p *Provider) detect(raw string) string {
 	if p.cfg.Type != TypeOIDC {
 		return TokenTypeAccessToken
@@ -112,6 +107,15 @@ func (p *Provider) detect(raw string) string {
 	}
 	var payload struct {
 		Iss any `json:"iss"`
+		// Claims of access tokens, never of ID tokens: RFC 9068 §2.2's
+		// client_id and scope, Okta's cid and scp, Keycloak's typ
+		// "Bearer" (its ID tokens say "ID").
+		ClientID any    `json:"client_id"`
+		CID      any    `json:"cid"`
+		Scope    any    `json:"scope"`
+		SCP      any    `json:"scp"`
+		Typ      string `json:"typ"`
+		Tid      any    `json:"tid"` // for Microsoft's {tenantid} issuer
 	}
 	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
 	pb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
@@ -121,13 +125,21 @@ func (p *Provider) detect(raw string) string {
 	if typ := strings.TrimPrefix(strings.ToLower(hdr.Typ), "application/"); typ == "at+jwt" {
 		return TokenTypeAccessToken
 	}
-	if iss, _ := payload.Iss.(string); iss != p.cfg.Issuer {
+	iss, _ := payload.Iss.(string)
+	if p.quirks.checkIssuer != nil {
+		if p.quirks.checkIssuer(p, map[string]any{"iss": iss, "tid": payload.Tid}) != nil {
+			return TokenTypeAccessToken
+		}
+	} else if iss != p.cfg.Issuer {
+		return TokenTypeAccessToken
+	}
+	if payload.ClientID != nil || payload.CID != nil || payload.Scope != nil || payload.SCP != nil || strings.EqualFold(payload.Typ, "Bearer") {
 		return TokenTypeAccessToken
 	}
 	return TokenTypeIDToken
 }
 
-func (p *Provider) convertIDToken(ctx context.Context, r ConvertRequest) (*Identity, error) {
+func (p *Provider) convertIDToken(ctx context.Context, eps *endpoints, r ConvertRequest) (*Identity, error) {
 	claims, err := p.verifyIDToken(ctx, r.Token, verifyParams{nonce: r.Nonce, skipNonce: r.Nonce == "", convert: true})
 	if err != nil {
 		return nil, err
@@ -141,6 +153,11 @@ func (p *Provider) convertIDToken(ctx context.Context, r ConvertRequest) (*Ident
 	}
 	id := &Identity{Issuer: p.cfg.Issuer, Subject: sub, Claims: claims}
 	fillProfile(id, claims)
+	if p.quirks.enrich != nil {
+		if err := p.quirks.enrich(ctx, p, eps, "", id); err != nil {
+			return nil, err
+		}
+	}
 	return id, nil
 }
 
@@ -152,10 +169,6 @@ func (p *Provider) convertAccessToken(ctx context.Context, eps *endpoints, token
 		return p.convertIntrospected(ctx, eps, token)
 	case p.quirks.convertAccess != nil:
 		return p.quirks.convertAccess(ctx, p, eps, token)
-	case p.cfg.Preset == "github":
-		return p.convertGitHub(ctx, eps, token)
-	case p.cfg.Preset == "google":
-		return p.convertGoogle(ctx, eps, token)
 	case p.cfg.ConvertAccessToken == ConvertUserinfo:
 		return p.convertUserinfo(ctx, eps, token)
 	}
@@ -187,6 +200,9 @@ func (p *Provider) convertIntrospected(ctx context.Context, eps *endpoints, toke
 	var ans map[string]any
 	if err := json.Unmarshal(body, &ans); err != nil || ans == nil {
 		return nil, newError(CodeUnavailable, "introspection", err, "introspection: answer is not a JSON object")
+	}
+	if p.quirks.introspection != nil {
+		ans = p.quirks.introspection(ans)
 	}
 	if active, _ := ans["active"].(bool); !active {
 		return nil, newError(CodeInvalidToken, "active", nil, "active: the provider says the token is not active")
@@ -248,124 +264,6 @@ func (p *Provider) profile(ctx context.Context, eps *endpoints, token, sub strin
 	}
 	fillProfile(id, info, checked)
 	return id, nil
-}
-
-// convertGitHub uses GitHub's token check (POST
-// /applications/{client_id}/token, Basic auth with the app's id and
-// secret): it answers 200 only for a token of our OAuth app and 404 or 422
-// for any other. The API host is the one of the preset's userinfo URL.
-func (p *Provider) convertGitHub(ctx context.Context, eps *endpoints, token string) (*Identity, error) {
-	u, err := url.Parse(eps.userinfo)
-	if err != nil || u.Host == "" {
-		return nil, newError(CodeUnavailable, "token_check", err, "token_check: no GitHub API host")
-	}
-	endpoint := u.Scheme + "://" + u.Host + "/applications/" + url.PathEscape(p.cfg.ClientID) + "/token"
-	body, _ := json.Marshal(map[string]string{"access_token": token})
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("oidc: github token check: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-	req.Header.Set("User-Agent", userAgent)
-	req.SetBasicAuth(p.cfg.ClientID, p.cfg.ClientSecret)
-	status, ans, err := p.do(CallTokenCheck, req)
-	if err != nil {
-		return nil, newError(CodeUnavailable, "token_check", err, "token_check: %s", safeCause(err))
-	}
-	switch {
-	case status == http.StatusNotFound || status == http.StatusUnprocessableEntity:
-		return nil, newError(CodeInvalidToken, "token_check", nil, "token_check: GitHub says the token does not belong to this app")
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return nil, newError(CodeUnavailable, "token_check", fmt.Errorf("github token check: HTTP %d: %s", status, ans),
-			"token_check: GitHub refused edgeauth's client credentials (HTTP %d): check CLIENT_ID and CLIENT_SECRET", status)
-	case status != http.StatusOK:
-		return nil, newError(CodeUnavailable, "token_check", fmt.Errorf("github token check: HTTP %d: %s", status, ans), "token_check: provider answered HTTP %d", status)
-	}
-	var check struct {
-		App struct {
-			ClientID string `json:"client_id"`
-		} `json:"app"`
-		User struct {
-			ID json.RawMessage `json:"id"`
-		} `json:"user"`
-	}
-	if err := json.Unmarshal(ans, &check); err != nil {
-		return nil, newError(CodeUnavailable, "token_check", err, "token_check: answer is not the expected JSON object")
-	}
-	if check.App.ClientID != p.cfg.ClientID {
-		return nil, newError(CodeInvalidToken, "token_check", nil, "token_check: the token belongs to another app")
-	}
-	info, sub, err := p.userinfo(ctx, eps.userinfo, token)
-	if err != nil {
-		return nil, err
-	}
-	if want := rawSubject(check.User.ID); want != "" && sub != want {
-		return nil, makeError(CodeInvalidToken, FaultClient, "userinfo_sub", nil, "userinfo_sub: the userinfo answer is about another user than the token check")
-	}
-	if sub == "" {
-		return nil, newError(CodeUserinfoFailed, "subject_claim", nil, "subject_claim: %s missing from userinfo or not a string or integer", clip(p.cfg.SubjectClaim))
-	}
-	id := &Identity{Issuer: p.cfg.Issuer, Subject: sub, Userinfo: info}
-	fillProfile(id, info)
-	return id, nil
-}
-
-// convertGoogle asks Google's tokeninfo about the access token: aud (or
-// azp) must be an accepted client and expires_in positive. The profile
-// then comes from Google's userinfo (which also carries hd for
-// HostedDomains), its sub equal to tokeninfo's.
-func (p *Provider) convertGoogle(ctx context.Context, eps *endpoints, token string) (*Identity, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, googleTokeninfo+"?"+url.Values{"access_token": {token}}.Encode(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("oidc: google tokeninfo: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	status, body, err := p.do(CallTokenCheck, req)
-	if err != nil {
-		return nil, newError(CodeUnavailable, "tokeninfo", err, "tokeninfo: %s", safeCause(err))
-	}
-	switch {
-	case status == http.StatusBadRequest || status == http.StatusUnauthorized:
-		return nil, newError(CodeInvalidToken, "tokeninfo", nil, "tokeninfo: Google does not know the token (invalid or expired)")
-	case status != http.StatusOK:
-		return nil, newError(CodeUnavailable, "tokeninfo", fmt.Errorf("tokeninfo: HTTP %d: %s", status, body), "tokeninfo: provider answered HTTP %d", status)
-	}
-	var ti map[string]any
-	if err := json.Unmarshal(body, &ti); err != nil || ti == nil {
-		return nil, newError(CodeUnavailable, "tokeninfo", err, "tokeninfo: answer is not a JSON object")
-	}
-	aud, _ := ti["aud"].(string)
-	azp, _ := ti["azp"].(string)
-	if !p.accepted(aud) && !p.accepted(azp) {
-		return nil, newError(CodeInvalidToken, "aud", nil, "aud: the token was issued to another client, not %s or CONVERT_AUDIENCES", clip(p.cfg.ClientID))
-	}
-	if n, ok := googleNumber(ti["expires_in"]); !ok || n <= 0 {
-		return nil, newError(CodeInvalidToken, "expires_in", nil, "expires_in: the token has expired")
-	}
-	sub, _ := ti["sub"].(string)
-	if sub == "" {
-		return nil, newError(CodeInvalidToken, "sub", nil, "sub: tokeninfo names no subject")
-	}
-	return p.profile(ctx, eps, token, sub, ti, "tokeninfo")
-}
-
-// googleNumber reads a tokeninfo number, which Google sends as a string.
-func googleNumber(v any) (int64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return int64(n), true
-	case string:
-		i, err := strconv.ParseInt(n, 10, 64)
-		return i, err == nil
-	}
-	return 0, false
 }
 
 // convertUserinfo is the explicit opt-in of ConvertUserinfo: whoever

@@ -152,7 +152,7 @@ func TestDiscoveryTimeoutAndRedirect(t *testing.T) {
 		stall := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		}))
-		p, err := New(Config{Name: "x", Issuer: stall.URL, ClientID: "c", Timeout: 100 * time.Millisecond})
+		p, err := New(Config{Name: "op", Issuer: stall.URL, ClientID: "c", Timeout: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func TestDiscoveryTimeoutAndRedirect(t *testing.T) {
 		redirect := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, op.url+r.URL.Path, http.StatusMovedPermanently)
 		}))
-		p, err := New(Config{Name: "x", Issuer: redirect.URL, ClientID: "c"})
+		p, err := New(Config{Name: "op", Issuer: redirect.URL, ClientID: "c"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func TestDiscoveryHTTPSIssuer(t *testing.T) {
 			srv.URL, srv.URL+"/authorize", srv.URL+"/jwks")
 	}))
 	t.Cleanup(srv.Close)
-	p, err := New(Config{Name: "x", Issuer: srv.URL, ClientID: "c", HTTPClient: srv.Client()})
+	p, err := New(Config{Name: "op", Issuer: srv.URL, ClientID: "c", HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,12 +158,18 @@ func tokenError(err error) error {
 		// invalid_client and unauthorized_client say edgeauth's own client
 		// registration is wrong (secret, auth method, grant type): nothing
 		// the app can fix, so they count as the provider being unusable.
-		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
-			return newError(CodeUnavailable, "client_auth", cause,
-				"client_auth: the provider refused edgeauth's client credentials (%s): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings", re.ErrorCode)
+		errCode := re.ErrorCode
+		if errCode == "" {
+			// Facebook answers a Graph error object, not RFC 6749 §5.2.
+			errCode = graphGrantError(status, re.Body)
 		}
-		if re.ErrorCode != "" && status < http.StatusInternalServerError {
-			return newError(CodeExchangeFailed, "token", cause, "token: the provider refused the grant: %s", oauthErrorCode(re.ErrorCode))
+		// GitHub says incorrect_client_credentials, with status 200.
+		if errCode == "invalid_client" || errCode == "unauthorized_client" || errCode == "incorrect_client_credentials" {
+			return newError(CodeUnavailable, "client_auth", cause,
+				"client_auth: the provider refused edgeauth's client credentials (%s): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings", errCode)
+		}
+		if errCode != "" && status < http.StatusInternalServerError {
+			return newError(CodeExchangeFailed, "token", cause, "token: the provider refused the grant: %s", oauthErrorCode(errCode))
 		}
 		return newError(CodeUnavailable, "token", cause, "token: provider answered HTTP %d", status)
 	}
@@ -316,10 +322,7 @@ func (p *Provider) checkHostedDomain(claims map[string]any) error {
 	if len(p.cfg.HostedDomains) == 0 {
 		return nil
 	}
-	claim := "hd"
-	if p.cfg.Preset == "microsoft" {
-		claim = "tid"
-	}
+	claim := p.quirks.domainClaim
 	got, _ := claims[claim].(string)
 	for _, d := range p.cfg.HostedDomains {
 		if got != "" && strings.EqualFold(got, d) {

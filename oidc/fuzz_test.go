@@ -71,7 +71,7 @@ func FuzzParseKeys(f *testing.F) {
 // check name, never a panic.
 func FuzzCheckClaims(f *testing.F) {
 	clk := newClock()
-	p, err := New(Config{Name: "x", Issuer: "https://op", ClientID: "c", Now: clk.Now})
+	p, err := New(Config{Name: "op", Issuer: "https://op", ClientID: "c", Now: clk.Now})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func FuzzRawSubject(f *testing.F) {
 // takes only a three-segment JWS naming our issuer for an ID token, and
 // Convert refuses whatever it cannot verify with an *Error, offline.
 func FuzzDetectToken(f *testing.F) {
-	p, err := New(Config{Name: "x", Issuer: "https://op", ClientID: "c", HTTPClient: inProcess{}.client()})
+	p, err := New(Config{Name: "op", Issuer: "https://op", ClientID: "c", HTTPClient: inProcess{}.client()})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -19,8 +19,18 @@ type preset struct {
 	// (normalised: https:// when no scheme, no trailing slash); nil means
 	// the base URL is the issuer.
 	fromBase func(c *Config, base string)
-	// check, when set, validates the preset's own settings (Apple's key)
-	// once the preset is applied; New reports its problems with the rest.
+	// validate checks the resolved Config (issuer and endpoints filled)
+	// for what the preset knows must hold, e.g. Auth0's trailing slash;
+	// nil means nothing beyond the generic checks.
+	validate func(c *Config) []ConfigProblem
+	// configure reads the preset's own settings (Microsoft's Tenant,
+	// Config.Offline) into the Config before the issuer is required; nil
+	// means the preset has none, and Offline is then refused.
+	configure func(c *Config) *ConfigProblem
+	// check validates the preset's credentials (Apple's key and client
+	// secret) in New, with the other problems; unlike validate it does
+	// not run in ApplyPreset, which callers use to inspect a preset
+	// before any credential is set.
 	check  func(c *Config) []ConfigProblem
 	quirks quirks
 }
@@ -38,7 +48,9 @@ type quirks struct {
 	// verified, Twitter's data wrapper, Facebook's picture object.
 	userinfo func(info map[string]any) map[string]any
 	// enrich completes an identity with more calls made with the access
-	// token (GitHub's /user/emails).
+	// token (GitHub's /user/emails) or corrects what the claims cannot
+	// vouch for (Microsoft's email). It runs at login, refresh and
+	// Convert; accessToken is "" when Convert was given an ID token.
 	enrich func(ctx context.Context, p *Provider, eps *endpoints, accessToken string, id *Identity) error
 	// convertAccess checks that an access token was issued to this client
 	// and returns its identity (GitHub's token check, Google's tokeninfo,
@@ -47,6 +59,26 @@ type quirks struct {
 	// clientSecret returns the client secret to send now (Apple's ES256
 	// JWT); nil means Config.ClientSecret.
 	clientSecret func(p *Provider) (string, error)
+	// introspection rewrites an RFC 7662 answer into the standard names
+	// before it is checked (Okta's uid is the user id, its sub the
+	// username); nil keeps it.
+	introspection func(ans map[string]any) map[string]any
+	// missingNonce accepts a login's ID token without a nonce claim
+	// (LinkedIn never echoes it); a nonce that is present must still
+	// match, and Convert is unaffected.
+	missingNonce bool
+	// discoveryURL returns where the discovery document is fetched when
+	// it is not under the issuer (Microsoft's multi-tenant issuer is a
+	// template; its document is under /common or /organizations).
+	discoveryURL func(p *Provider) string
+	// revoke replaces RFC 7009 revocation for a provider that has its own
+	// API for it (GitHub's DELETE /applications/{client_id}/token), unless
+	// a revocation endpoint is configured.
+	revoke func(ctx context.Context, p *Provider, eps *endpoints, token, hint string) error
+	// domainClaim names the claim that Config.HostedDomains checks
+	// (Google's hd, Microsoft's tid); "" means the preset cannot say which
+	// domain an account belongs to.
+	domainClaim string
 }
 
 // lookupPreset returns the preset called name. Each preset lives in its
@@ -119,10 +151,22 @@ func ApplyPreset(cfg *Config) error {
 	if !ok {
 		return problem("type", "unknown provider type %q (known: %v)", name, presetNames())
 	}
-	if cfg.BaseURL != "" {
+	fromBase := cfg.BaseURL != ""
+	if fromBase {
 		if err := applyBaseURL(cfg, p.fromBase); err != nil {
 			return err
 		}
+	}
+	// A misplaced Offline is reported once the preset is applied, so that
+	// it is the only problem it causes.
+	var late error
+	switch {
+	case p.configure != nil:
+		if prob := p.configure(cfg); prob != nil {
+			return problem(prob.Field, "%s", prob.Msg)
+		}
+	case cfg.Offline:
+		late = problem("offline", "%s gives refresh tokens without being asked: leave OFFLINE unset", name)
 	}
 	if cfg.Issuer == "" && p.needIssuer != "" {
 		return problem("issuer", "%s", p.needIssuer)
@@ -151,7 +195,17 @@ func ApplyPreset(cfg *Config) error {
 		maps.Copy(params, cfg.AuthParams)
 		cfg.AuthParams = params
 	}
-	return nil
+	if p.validate != nil {
+		if probs := p.validate(cfg); len(probs) > 0 {
+			for i := range probs {
+				if fromBase && probs[i].Field == "issuer" {
+					probs[i].Field = "base_url" // the setting the operator wrote
+				}
+			}
+			return &ConfigError{Provider: cfg.Name, Problems: probs}
+		}
+	}
+	return late
 }
 
 // NormalizeBaseURL turns what an operator writes as a base URL (a bare

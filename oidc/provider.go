@@ -210,6 +210,9 @@ func (p *Provider) discover(ctx context.Context) (_ *endpoints, err error) {
 	defer func() { p.observe(CallDiscovery, start, status, err) }()
 	// §4.1: a terminating "/" of the issuer is removed before appending.
 	u := strings.TrimSuffix(p.cfg.Issuer, "/") + "/.well-known/openid-configuration"
+	if p.quirks.discoveryURL != nil {
+		u = p.quirks.discoveryURL(p)
+	}
 	var m metadata
 	if status, err = p.getJSON(ctx, u, maxDiscoveryBytes, "", false, &m); err != nil {
 		return nil, fmt.Errorf("get %s: %w", u, err)

@@ -74,7 +74,8 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken, subject string) (*
 // also gives for unknown tokens, is success. Errors are *Error:
 // CodeUnsupported (no revocation endpoint; Err is ErrNoRevocation),
 // CodeExchangeFailed (the provider refused the request, e.g.
-// unsupported_token_type) or CodeUnavailable.
+// unsupported_token_type) or CodeUnavailable. A preset with a revocation
+// API of its own (GitHub's) uses that unless Config.RevocationURL is set.
 func (p *Provider) Revoke(ctx context.Context, token, tokenTypeHint string) error {
 	if token == "" {
 		return newError(CodeExchangeFailed, "revocation", nil, "revocation: token missing")
@@ -82,6 +83,9 @@ func (p *Provider) Revoke(ctx context.Context, token, tokenTypeHint string) erro
 	eps, err := p.endpoints(ctx)
 	if err != nil {
 		return err
+	}
+	if p.quirks.revoke != nil && eps.revocation == "" {
+		return p.quirks.revoke(ctx, p, eps, token, tokenTypeHint)
 	}
 	if eps.revocation == "" {
 		return newError(CodeUnsupported, "revocation", ErrNoRevocation, "revocation: the provider has no revocation endpoint")

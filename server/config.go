@@ -292,6 +292,7 @@ func providerConfig(name string, p *providerEnv, ps *problems) ProviderConfig {
 			Issuer:             p.Issuer,
 			BaseURL:            p.BaseUrl,
 			Tenant:             p.Tenant,
+			Offline:            p.Offline,
 			TeamID:             p.TeamId,
 			KeyID:              p.KeyId,
 			PrivateKey:         p.PrivateKey,

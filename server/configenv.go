@@ -52,6 +52,7 @@ type providerEnv struct {
 	Issuer                 string            `split_words:"true"`
 	BaseUrl                string            `split_words:"true"`
 	Tenant                 string            `split_words:"true"`
+	Offline                bool              `split_words:"true"`
 	TeamId                 string            `split_words:"true"`
 	KeyId                  string            `split_words:"true"`
 	PrivateKey             string            `split_words:"true"`
