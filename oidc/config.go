@@ -226,11 +226,16 @@ func (c *Config) normalize() error {
 		c.Type = TypeOIDC // ApplyPreset reported it; check the rest as oidc
 	}
 	if c.Preset != "" {
-		if _, ok := lookupPreset(c.Preset); !ok {
+		if pr, ok := lookupPreset(c.Preset); !ok {
 			bad("type", "unknown preset %q (known: %v)", c.Preset, presetNames())
+		} else if pr.check != nil {
+			probs = append(probs, pr.check(c)...)
 		}
 	} else if c.Offline {
 		bad("offline", "only the google and microsoft presets need to be asked for refresh tokens")
+	}
+	if c.Preset != "apple" && (c.TeamID != "" || c.KeyID != "" || c.PrivateKey != "") {
+		bad("team_id", "TEAM_ID, KEY_ID and PRIVATE_KEY are for the apple preset only")
 	}
 	oidcType := c.Type == TypeOIDC
 

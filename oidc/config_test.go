@@ -294,7 +294,7 @@ func TestPresetClientAuth(t *testing.T) {
 		{"microsoft", "https://login.microsoftonline.com/t/v2.0", ClientAuthBasic},
 	} {
 		t.Run(tc.typ, func(t *testing.T) {
-			c := Config{Name: tc.typ, Type: tc.typ, ClientID: "c", Issuer: tc.issuer}
+			c := Config{Name: tc.typ, Type: tc.typ, ClientID: "c", ClientSecret: "s", Issuer: tc.issuer}
 			if err := ApplyPreset(&c); err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +304,7 @@ func TestPresetClientAuth(t *testing.T) {
 			if tc.want == ClientAuthPost && c.ClientAuth != tc.want {
 				t.Fatalf("ApplyPreset: client auth %q, want %q", c.ClientAuth, tc.want)
 			}
-			p, err := New(Config{Name: tc.typ, Type: tc.typ, ClientID: "c", Issuer: tc.issuer})
+			p, err := New(Config{Name: tc.typ, Type: tc.typ, ClientID: "c", ClientSecret: "s", Issuer: tc.issuer})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,7 +27,12 @@ type preset struct {
 	// Config.Offline) into the Config before the issuer is required; nil
 	// means the preset has none, and Offline is then refused.
 	configure func(c *Config) *ConfigProblem
-	quirks    quirks
+	// check validates the preset's credentials (Apple's key and client
+	// secret) in New, with the other problems; unlike validate it does
+	// not run in ApplyPreset, which callers use to inspect a preset
+	// before any credential is set.
+	check  func(c *Config) []ConfigProblem
+	quirks quirks
 }
 
 // quirks are a preset's departures from plain OpenID Connect or OAuth 2.0.

@@ -12,7 +12,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/edgeauth/edgeauth/oidc"
-	"github.com/edgeauth/edgeauth/statecodec"
 	"github.com/edgeauth/edgeauth/userhook"
 )
 
@@ -110,6 +109,9 @@ func (s *Server) authorizationURL(c echo.Context) error {
 		return fmt.Errorf("seal state: %w", err)
 	}
 	nonce, verifier := derive(fs.Seed)
+	if p.callback != "" {
+		redirectURI = p.callback // form_post: the provider answers edgeauth (callback.go)
+	}
 	u, err := p.rp.AuthCodeURL(c.Request().Context(), oidc.AuthRequest{
 		State:        state,
 		Nonce:        nonce,
@@ -131,9 +133,12 @@ type tokenRequest struct {
 	State    string `json:"state"`
 	Iss      string `json:"iss"`
 	Binding  string `json:"binding"`
+	// User is Apple's `user` form field, passed on by the app as it came
+	// (callback.go): the name in it reaches the webhook.
+	User string `json:"user"`
 }
 
-const tokenShape = "{provider, code, state, iss?, binding?}"
+const tokenShape = "{provider, code, state, iss?, binding?, user?}"
 
 // token finishes a login: open the state, check the binding, exchange the
 // code, verify the identity, and run the shared tail (webhook, mint).
@@ -148,6 +153,7 @@ func (s *Server) token(c echo.Context) error {
 		field{name: "state", value: req.State, max: maxStateLen},
 		field{name: "iss", value: req.Iss, max: maxIssLen, optional: true},
 		field{name: "binding", value: req.Binding, max: maxBindingLen, optional: true},
+		field{name: "user", value: req.User, max: maxAppleUserLen, optional: true},
 	); err != nil {
 		return err
 	}
@@ -156,16 +162,18 @@ func (s *Server) token(c echo.Context) error {
 		return err
 	}
 	noteProvider(c, p.cfg.Name)
-	var fs flowState
-	if err := s.states.Open(purposeState, req.State, &fs); err != nil {
-		s.metrics.stateRejected(err)
-		if errors.Is(err, statecodec.ErrExpired) {
-			return problem(http.StatusBadRequest, CodeExpiredState, fmt.Sprintf("the login took longer than %s; start it again with GET /oauth2/url", s.cfg.StateTTL), nil)
+	var userName string
+	if req.User != "" {
+		if p.rp.Preset() != "apple" {
+			return badRequest("user is Apple's user JSON and only for the apple preset")
 		}
-		return problem(http.StatusBadRequest, CodeInvalidState, "state was not issued by this service, was altered, or was sealed with a key it no longer has", nil)
+		if userName, err = appleUserName(req.User); err != nil {
+			return err
+		}
 	}
-	if fs.Provider != p.cfg.Name {
-		return problem(http.StatusBadRequest, CodeProviderMismatch, fmt.Sprintf("state was issued for provider %q, not %q: post the provider whose redirect URI received the answer", fs.Provider, p.cfg.Name), nil)
+	fs, err := s.openState(req.State, p)
+	if err != nil {
+		return err
 	}
 	if err := s.checkBinding(c, fs, req.Binding); err != nil {
 		return err
@@ -174,6 +182,9 @@ func (s *Server) token(c echo.Context) error {
 	redirectURI := p.cfg.RedirectURI
 	if fs.RedirectURI != "" {
 		redirectURI = fs.RedirectURI
+	}
+	if p.callback != "" {
+		redirectURI = p.callback // what the provider was sent
 	}
 	nonce, verifier := derive(fs.Seed)
 	ctx := c.Request().Context()
@@ -186,6 +197,11 @@ func (s *Server) token(c echo.Context) error {
 	})
 	if err != nil {
 		return providerProblem(err)
+	}
+	if res.Identity.Name == "" {
+		// Apple sends the name once, unsigned, beside the code; the
+		// signed ID token never has it.
+		res.Identity.Name = userName
 	}
 	if fs.BindingMode == bindCookie {
 		// This state's login is done: a new cookie makes it useless in

@@ -20,6 +20,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/oauth2/logout-url", s.logoutURL, limited)        // logout.go
 	e.GET("/oauth2/verify", s.verify)                        // verify.go
 	e.HEAD("/oauth2/verify", s.verify)
+	e.POST("/oauth2/callback/:provider", s.formCallback, limited) // callback.go: form_post answers (Apple)
 
 	e.GET("/.well-known/jwks.json", s.jwks) // wellknown.go
 	e.GET("/.well-known/openid-configuration", s.discovery)

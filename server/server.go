@@ -50,6 +50,9 @@ type provider struct {
 	cfg  ProviderConfig
 	rp   *oidc.Provider
 	hook *hook
+	// callback is the redirect URI sent to a form_post provider instead
+	// of the app's (callback.go), "" for the others.
+	callback string
 	// warm holds the channel closed when the start-up discovery (WarmUp)
 	// has finished; nil when none was started.
 	warm atomic.Pointer[chan struct{}]
@@ -115,7 +118,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.providers[pc.Name] = &provider{cfg: pc, rp: rp, hook: hooks[hookURL]}
+		s.providers[pc.Name] = &provider{cfg: pc, rp: rp, hook: hooks[hookURL], callback: callbackURI(cfg.PublicURL, pc)}
 		s.order = append(s.order, pc.Name)
 	}
 	return s, nil
