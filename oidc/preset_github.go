@@ -235,7 +235,7 @@ func githubConvert(ctx context.Context, p *Provider, eps *endpoints, token strin
 // §2.2.1's unsupported_token_type would be.
 func githubRevoke(ctx context.Context, p *Provider, eps *endpoints, token, hint string) error {
 	if hint == "refresh_token" {
-		return newError(CodeExchangeFailed, "revocation", nil, "revocation: GitHub revokes access tokens only (unsupported_token_type)")
+		return newError(CodeUnsupported, "revocation", nil, "revocation: GitHub revokes access tokens only: revoke the provider access token instead")
 	}
 	status, ans, err := githubAppsCall(ctx, p, eps, http.MethodDelete, token)
 	if err != nil {

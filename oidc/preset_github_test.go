@@ -226,7 +226,7 @@ func TestGitHubRevoke(t *testing.T) {
 	if err := p.Revoke(t.Context(), tok, ""); err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, p.Revoke(t.Context(), "ghr_x", "refresh_token"), CodeExchangeFailed, "revocation")
+	wantError(t, p.Revoke(t.Context(), "ghr_x", "refresh_token"), CodeUnsupported, "revocation")
 	_, bad := newGitHub(t, presettest.GitHubOptions{}, func(c *Config) { c.ClientSecret = "wrong" })
 	wantError(t, bad.Revoke(t.Context(), g.IssueToken("gh-client"), ""), CodeUnavailable, "revocation")
 }

@@ -167,7 +167,7 @@ func presetCases() []presetCase {
 			},
 			authorizeURL: "https://github.com/login/oauth/authorize",
 			subject:      "12345678901", email: "ada@example.com", emailVerified: true,
-			providerRefresh: true, logout: wantUnsupp, revoke: outcome{code: CodeExchangeFailed, status: http.StatusBadRequest},
+			providerRefresh: true, logout: wantUnsupp, revoke: wantUnsupp,
 			convertID: wantInvalid, convertAccess: wantOK, otherID: notTested, otherAccess: wantInvalid,
 		},
 		{
