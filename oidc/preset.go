@@ -79,6 +79,11 @@ type quirks struct {
 	// (Google's hd, Microsoft's tid); "" means the preset cannot say which
 	// domain an account belongs to.
 	domainClaim string
+	// issParam marks an oauth2 provider whose published metadata (RFC 8414)
+	// says authorization_response_iss_parameter_supported: its
+	// authorization responses must then carry iss (RFC 9207 §2.4), as
+	// discovery says for oidc providers.
+	issParam bool
 }
 
 // lookupPreset returns the preset called name. Each preset lives in its

@@ -37,7 +37,7 @@ func discordPreset() preset {
 			SubjectClaim:  "id",
 			Scopes:        []string{"identify", "email"},
 		},
-		quirks: quirks{userinfo: discordUserinfo, convertAccess: convertDiscord},
+		quirks: quirks{userinfo: discordUserinfo, convertAccess: convertDiscord, issParam: true},
 	}
 }
 

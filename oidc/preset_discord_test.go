@@ -115,12 +115,17 @@ func TestDiscordLogin(t *testing.T) {
 	wantCode(t, err, CodeUnsupported)
 }
 
-// TestDiscordIssuerParam: Discord sends iss; another one is a mix-up.
+// TestDiscordIssuerParam: Discord's metadata
+// (https://discord.com/.well-known/oauth-authorization-server) says
+// authorization_response_iss_parameter_supported, so a callback without
+// iss, or with another one, is a mix-up (RFC 9207 §2.4).
 func TestDiscordIssuerParam(t *testing.T) {
 	d := presettest.NewDiscord(t, presetAppID, presetSecret)
 	p := presetProvider(t, "discord", d.Client(), nil)
-	_, err := p.Exchange(context.Background(), ExchangeRequest{Code: "c", CodeVerifier: oauth2.GenerateVerifier(), RedirectURI: presetRedirect, Issuer: "https://discord.com/"})
-	wantCode(t, err, CodeIssuerMismatch)
+	for _, iss := range []string{"https://discord.com/", ""} {
+		_, err := p.Exchange(context.Background(), ExchangeRequest{Code: "c", CodeVerifier: oauth2.GenerateVerifier(), RedirectURI: presetRedirect, Issuer: iss})
+		wantCode(t, err, CodeIssuerMismatch)
+	}
 }
 
 // TestDiscordProfile: one row per quirk of the user object.

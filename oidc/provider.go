@@ -70,6 +70,7 @@ func New(cfg Config) (*Provider, error) {
 			// An oauth2 provider has no discovery: introspection only when
 			// configured.
 			introspection: cfg.IntrospectionURL,
+			issParam:      p.quirks.issParam,
 		}
 	} else {
 		p.disc = &remote[*endpoints]{
