@@ -237,6 +237,9 @@ func (c *Config) normalize() error {
 	if c.Preset != "apple" && (c.TeamID != "" || c.KeyID != "" || c.PrivateKey != "") {
 		bad("team_id", "TEAM_ID, KEY_ID and PRIVATE_KEY are for the apple preset only")
 	}
+	if c.Preset != "microsoft" && c.Tenant != "" {
+		bad("tenant", "TENANT is for the microsoft preset only")
+	}
 	oidcType := c.Type == TypeOIDC
 
 	if c.ClientID == "" {

@@ -252,3 +252,13 @@ func FuzzMicrosoftIssuer(f *testing.F) {
 		}
 	})
 }
+
+// TestTenantOnlyForMicrosoft: a TENANT elsewhere is a mistake (a provider
+// meant as microsoft), said at start rather than ignored.
+func TestTenantOnlyForMicrosoft(t *testing.T) {
+	_, err := New(Config{Name: "google", ClientID: "c", Tenant: "common"})
+	ce, ok := err.(*ConfigError)
+	if !ok || len(ce.Problems) != 1 || ce.Problems[0].Field != "tenant" {
+		t.Fatalf("err = %v, want one tenant problem", err)
+	}
+}
