@@ -372,3 +372,23 @@ func FuzzAppleUserName(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckNamesAppleCallback: `edgeauth check` prints the redirect URI to
+// register at Apple, which is edgeauth's callback and not the app's page.
+func TestCheckNamesAppleCallback(t *testing.T) {
+	h, _ := newAppleHarness(t)
+	var out strings.Builder
+	if err := Check(t.Context(), h.cfg, nil, &out); err != nil {
+		t.Fatalf("check: %v\n%s", err, out.String())
+	}
+	want := "register redirect URI " + h.cfg.PublicURL + "/oauth2/callback/apple"
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "apple ") {
+			if !strings.Contains(line, want) {
+				t.Fatalf("apple line %q lacks %q", line, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("no apple line in:\n%s", out.String())
+}

@@ -166,6 +166,10 @@ func (p *provider) check(ctx context.Context) (string, error) {
 		}
 		fmt.Fprintf(&b, "; %s %s", e.name, e.url)
 	}
+	if p.callback != "" {
+		// What the operator registers at the provider (Apple's Return URL).
+		fmt.Fprintf(&b, "; register redirect URI %s", p.callback)
+	}
 	return b.String(), nil
 }
 
