@@ -60,15 +60,16 @@ type authParam struct{ k, v string }
 // buildAuthURL writes the authorization URL byte for byte as x/oauth2's
 // Config.AuthCodeURL does with our options (parameters sorted by name,
 // query-component escaping, "&" when the endpoint already has a query),
-// in one allocation instead of thirty: this runs on every login start.
+// in one allocation (two with several scopes) instead of thirty: this
+// runs on every login start.
 // TestAuthURLMatchesOAuth2 pins the equality. Prompt and LoginHint
 // override AuthParams defaults, as later options do in x/oauth2; New
 // forbids AuthParams from naming the protocol parameters.
 func (p *Provider) buildAuthURL(authURL string, r AuthRequest) string {
-	// RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))); base64url
-	// needs no escaping, so it is written from the stack as it is.
-	// The verifier (at most 128 bytes, checkVerifier) is copied to the
-	// stack: a []byte conversion of more than 32 bytes would allocate.
+	// RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))), kept on the
+	// stack and written as it is (base64url needs no escaping). The
+	// verifier (at most 128 bytes, checkVerifier) is copied to the stack
+	// first: a []byte conversion of more than 32 bytes would allocate.
 	var vb [128]byte
 	sum := sha256.Sum256(vb[:copy(vb[:], r.CodeVerifier)])
 	var challenge [43]byte
