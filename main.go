@@ -191,7 +191,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		logger := server.NewLogger(cfg, stderr)
+		logOut := stderr
+		if f, ok := stderr.(*os.File); ok {
+			// The process's own stderr gets its lines in batches
+			// (logwriter.go); tests hand run a buffer and read it directly.
+			lw := newLineWriter(f)
+			defer lw.Close()
+			logOut = lw
+		}
+		logger := server.NewLogger(cfg, logOut)
 		if cmd == "check" {
 			return server.Check(ctx, cfg, logger, stdout)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -16,8 +17,11 @@ func TestDerive(t *testing.T) {
 		m.Write([]byte(label))
 		return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	}
+	seeds := []string{"", "x", string(make([]byte, 64)), strings.Repeat("long seed ", 7), strings.Repeat("k", 65)}
 	for range 5 {
-		seed := newSeed()
+		seeds = append(seeds, newSeed())
+	}
+	for _, seed := range seeds {
 		nonce, verifier := derive(seed)
 		if nonce != want(seed, "edgeauth nonce") || verifier != want(seed, "edgeauth pkce") {
 			t.Fatalf("derive(%q) = %q, %q", seed, nonce, verifier)
@@ -25,5 +29,12 @@ func TestDerive(t *testing.T) {
 		if nonce == verifier || len(verifier) != 43 {
 			t.Fatalf("nonce %q and verifier %q", nonce, verifier)
 		}
+	}
+}
+
+func TestDeriveAllocations(t *testing.T) {
+	seed := newSeed()
+	if n := testing.AllocsPerRun(100, func() { derive(seed) }); n > 1 {
+		t.Errorf("derive: %v allocations, want 1", n)
 	}
 }

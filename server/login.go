@@ -124,7 +124,7 @@ func (s *Server) authorizationURL(c echo.Context) error {
 		return providerProblem(err)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, urlResponse{URL: u, State: state, ExpiresIn: int64(s.cfg.StateTTL / time.Second)})
+	return writeURLResponse(c, http.StatusOK, urlResponse{URL: u, State: state, ExpiresIn: int64(s.cfg.StateTTL / time.Second)})
 }
 
 type tokenRequest struct {

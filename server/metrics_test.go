@@ -210,3 +210,12 @@ func TestMetricsNotRateLimited(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusLabel: the label is strconv.Itoa for every status.
+func TestStatusLabel(t *testing.T) {
+	for status := 100; status < 600; status++ {
+		if got, want := statusLabel(status), strconv.Itoa(status); got != want {
+			t.Errorf("statusLabel(%d) = %q", status, got)
+		}
+	}
+}
