@@ -173,21 +173,11 @@ func (g *GitHub) authorize(w http.ResponseWriter, r *http.Request) {
 	if q.Get("response_type") == "" {
 		q.Set("response_type", "code")
 	}
-	redirect, oauthErr, pageErr := authorizeParams(q, g.opts.ClientID, g.opts.RedirectURIs)
-	switch {
-	case pageErr != "":
-		http.Error(w, pageErr, http.StatusBadRequest)
-		return
-	case oauthErr != "":
-		redirectTo(w, redirect, url.Values{"error": {oauthErr}, "state": {q.Get("state")}})
-		return
-	}
-	code := rand.Text()[:20]
-	g.mu.Lock()
-	g.codes[code] = &codeRequest{clientID: g.opts.ClientID, redirectURI: redirect, challenge: q.Get("code_challenge"),
-		scope: q.Get("scope"), params: q, expires: g.opts.Now().Add(10 * time.Minute)}
-	g.mu.Unlock()
-	redirectTo(w, redirect, url.Values{"code": {code}, "state": {q.Get("state")}})
+	authorizeEndpoint{
+		clientID: g.opts.ClientID, redirectURIs: g.opts.RedirectURIs,
+		newCode: func() string { return rand.Text()[:20] }, codeTTL: 10 * time.Minute,
+		now: g.opts.Now, mu: &g.mu, codes: g.codes,
+	}.serve(w, q)
 }
 
 // answer writes a token endpoint answer in the form the request asked for:

@@ -180,22 +180,11 @@ func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *GitLab) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	redirect, oauthErr, pageErr := authorizeParams(q, g.opts.ClientID, g.opts.RedirectURIs)
-	switch {
-	case pageErr != "":
-		http.Error(w, "An error has occurred: "+pageErr, http.StatusBadRequest)
-		return
-	case oauthErr != "":
-		redirectTo(w, redirect, url.Values{"error": {oauthErr}, "state": {q.Get("state")}})
-		return
-	}
-	code := rand.Text() + rand.Text()
-	g.mu.Lock()
-	g.codes[code] = &codeRequest{clientID: g.opts.ClientID, redirectURI: redirect, challenge: q.Get("code_challenge"),
-		nonce: q.Get("nonce"), scope: q.Get("scope"), params: q, expires: g.opts.Now().Add(10 * time.Minute)}
-	g.mu.Unlock()
-	redirectTo(w, redirect, url.Values{"code": {code}, "state": {q.Get("state")}})
+	authorizeEndpoint{
+		clientID: g.opts.ClientID, redirectURIs: g.opts.RedirectURIs, pagePrefix: "An error has occurred: ",
+		newCode: func() string { return rand.Text() + rand.Text() }, codeTTL: 10 * time.Minute,
+		now: g.opts.Now, mu: &g.mu, codes: g.codes,
+	}.serve(w, r.URL.Query())
 }
 
 const gitlabInvalidGrant = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."

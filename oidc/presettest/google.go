@@ -377,24 +377,14 @@ func (g *Google) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Google) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	redirect, oauthErr, pageErr := authorizeParams(q, g.opts.ClientID, g.opts.RedirectURIs)
-	switch {
-	case pageErr != "":
-		http.Error(w, "Error 400: "+pageErr, http.StatusBadRequest)
-		return
-	case oauthErr != "":
-		redirectTo(w, redirect, url.Values{"error": {oauthErr}, "state": {q.Get("state")}})
-		return
-	}
-	code := "4/0A" + rand.Text()
-	g.mu.Lock()
-	g.codes[code] = &codeRequest{
-		clientID: g.opts.ClientID, redirectURI: redirect, challenge: q.Get("code_challenge"),
-		nonce: q.Get("nonce"), scope: q.Get("scope"), params: q, expires: g.opts.Now().Add(time.Minute),
-	}
-	g.mu.Unlock()
-	redirectTo(w, redirect, url.Values{"code": {code}, "state": {q.Get("state")}, "scope": {q.Get("scope")}, "authuser": {"0"}, "prompt": {"consent"}})
+	authorizeEndpoint{
+		clientID: g.opts.ClientID, redirectURIs: g.opts.RedirectURIs, pagePrefix: "Error 400: ",
+		newCode: func() string { return "4/0A" + rand.Text() }, codeTTL: time.Minute,
+		extra: func(q url.Values) url.Values {
+			return url.Values{"scope": {q.Get("scope")}, "authuser": {"0"}, "prompt": {"consent"}}
+		},
+		now: g.opts.Now, mu: &g.mu, codes: g.codes,
+	}.serve(w, r.URL.Query())
 }
 
 func (g *Google) token(w http.ResponseWriter, r *http.Request) {

@@ -242,22 +242,14 @@ func (m *Microsoft) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Microsoft) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	redirect, oauthErr, pageErr := authorizeParams(q, m.opts.ClientID, m.opts.RedirectURIs)
-	switch {
-	case pageErr != "":
-		http.Error(w, "AADSTS50011: "+pageErr, http.StatusBadRequest)
-		return
-	case oauthErr != "":
-		redirectTo(w, redirect, url.Values{"error": {oauthErr}, "state": {q.Get("state")}})
-		return
-	}
-	code := "1.AR" + rand.Text()
-	m.mu.Lock()
-	m.codes[code] = &codeRequest{clientID: m.opts.ClientID, redirectURI: redirect, challenge: q.Get("code_challenge"),
-		nonce: q.Get("nonce"), scope: q.Get("scope"), params: q, expires: m.opts.Now().Add(10 * time.Minute)}
-	m.mu.Unlock()
-	redirectTo(w, redirect, url.Values{"code": {code}, "state": {q.Get("state")}, "session_state": {"8f2b6b1c-0000-0000-0000-000000000000"}})
+	authorizeEndpoint{
+		clientID: m.opts.ClientID, redirectURIs: m.opts.RedirectURIs, pagePrefix: "AADSTS50011: ",
+		newCode: func() string { return "1.AR" + rand.Text() }, codeTTL: 10 * time.Minute,
+		extra: func(url.Values) url.Values {
+			return url.Values{"session_state": {"8f2b6b1c-0000-0000-0000-000000000000"}}
+		},
+		now: m.opts.Now, mu: &m.mu, codes: m.codes,
+	}.serve(w, r.URL.Query())
 }
 
 func (m *Microsoft) token(w http.ResponseWriter, r *http.Request) {
