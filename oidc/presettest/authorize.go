@@ -55,3 +55,15 @@ func (a authorizeEndpoint) serve(w http.ResponseWriter, q url.Values) {
 	}
 	redirectTo(w, redirect, params)
 }
+
+// redeemCode takes code out of codes (a code is used once, even when the
+// token request is refused) and returns what its authorization request
+// left; nil when the code is unknown or has expired at now.
+func redeemCode(codes map[string]*codeRequest, code string, now time.Time) *codeRequest {
+	c := codes[code]
+	delete(codes, code)
+	if c == nil || now.After(c.expires) {
+		return nil
+	}
+	return c
+}

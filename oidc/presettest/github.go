@@ -235,10 +235,8 @@ func (g *GitHub) token(w http.ResponseWriter, r *http.Request) {
 		}
 		gr = old
 	case "", "authorization_code":
-		code := r.PostForm.Get("code")
-		c := g.codes[code]
-		delete(g.codes, code)
-		if c == nil || now.After(c.expires) || !pkceOK(c.challenge, r.PostForm.Get("code_verifier")) {
+		c := redeemCode(g.codes, r.PostForm.Get("code"), now)
+		if c == nil || !pkceOK(c.challenge, r.PostForm.Get("code_verifier")) {
 			githubError(w, r, "bad_verification_code", "The code passed is incorrect or expired.", "bad-verification-code")
 			return
 		}

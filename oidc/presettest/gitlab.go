@@ -207,9 +207,8 @@ func (g *GitLab) token(w http.ResponseWriter, r *http.Request) {
 	nonce := ""
 	switch r.PostForm.Get("grant_type") {
 	case "authorization_code":
-		c := g.codes[r.PostForm.Get("code")]
-		delete(g.codes, r.PostForm.Get("code"))
-		if c == nil || now.After(c.expires) || c.redirectURI != r.PostForm.Get("redirect_uri") || !pkceOK(c.challenge, r.PostForm.Get("code_verifier")) {
+		c := redeemCode(g.codes, r.PostForm.Get("code"), now)
+		if c == nil || c.redirectURI != r.PostForm.Get("redirect_uri") || !pkceOK(c.challenge, r.PostForm.Get("code_verifier")) {
 			writeJSONAnswer(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": gitlabInvalidGrant})
 			return
 		}
@@ -269,16 +268,27 @@ func (g *GitLab) userinfo(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// revoke follows RFC 7009 as Doorkeeper does: 200 {} for any token, known
-// or not, of an authenticated client.
-func (g *GitLab) revoke(w http.ResponseWriter, r *http.Request) {
+// authenticate reads the form of a POST to the revocation or
+// introspection endpoint and the client it authenticates; false when it
+// has answered the refusal itself.
+func (g *GitLab) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if r.Method != http.MethodPost || r.ParseForm() != nil {
 		writeJSONAnswer(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
-		return
+		return "", false
 	}
 	id, secret := clientAuth(r)
 	if id != g.opts.ClientID || !sameSecret(secret, g.opts.ClientSecret) {
 		writeJSONAnswer(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "Client authentication failed."})
+		return "", false
+	}
+	return id, true
+}
+
+// revoke follows RFC 7009 as Doorkeeper does: 200 {} for any token, known
+// or not, of an authenticated client.
+func (g *GitLab) revoke(w http.ResponseWriter, r *http.Request) {
+	id, ok := g.authenticate(w, r)
+	if !ok {
 		return
 	}
 	tok := r.PostForm.Get("token")
@@ -294,13 +304,7 @@ func (g *GitLab) revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *GitLab) introspect(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.ParseForm() != nil {
-		writeJSONAnswer(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
-		return
-	}
-	id, secret := clientAuth(r)
-	if id != g.opts.ClientID || !sameSecret(secret, g.opts.ClientSecret) {
-		writeJSONAnswer(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "Client authentication failed."})
+	if _, ok := g.authenticate(w, r); !ok {
 		return
 	}
 	gr, ok := g.lookup(r.PostForm.Get("token"))

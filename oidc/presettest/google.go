@@ -405,9 +405,8 @@ func (g *Google) token(w http.ResponseWriter, r *http.Request) {
 	now := g.opts.Now()
 	switch r.PostForm.Get("grant_type") {
 	case "authorization_code":
-		c := g.codes[r.PostForm.Get("code")]
-		delete(g.codes, r.PostForm.Get("code"))
-		if c == nil || now.After(c.expires) || c.redirectURI != r.PostForm.Get("redirect_uri") || !pkceOK(c.challenge, r.PostForm.Get("code_verifier")) {
+		c := redeemCode(g.codes, r.PostForm.Get("code"), now)
+		if c == nil || c.redirectURI != r.PostForm.Get("redirect_uri") || !pkceOK(c.challenge, r.PostForm.Get("code_verifier")) {
 			badGrant("Bad Request")
 			return
 		}

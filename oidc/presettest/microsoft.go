@@ -273,9 +273,8 @@ func (m *Microsoft) token(w http.ResponseWriter, r *http.Request) {
 	nonce := ""
 	switch r.PostForm.Get("grant_type") {
 	case "authorization_code":
-		c := m.codes[r.PostForm.Get("code")]
-		delete(m.codes, r.PostForm.Get("code"))
-		if c == nil || now.After(c.expires) || c.redirectURI != r.PostForm.Get("redirect_uri") {
+		c := redeemCode(m.codes, r.PostForm.Get("code"), now)
+		if c == nil || c.redirectURI != r.PostForm.Get("redirect_uri") {
 			aadError(w, http.StatusBadRequest, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity.")
 			return
 		}
