@@ -439,6 +439,23 @@ func (s *presetServer) checkUser(tc presetCase, tr tokenResponse, subject string
 	}
 }
 
+// convert posts token to /oauth2/convert-token (with token_type kind,
+// none when "") and, when it succeeds as wanted, checks the user it
+// answers.
+func (s *presetServer) convert(tc presetCase, subject, what, token, kind string, want outcome) {
+	s.t.Helper()
+	body := map[string]string{"provider": tc.name, "token": token}
+	if kind != "" {
+		body["token_type"] = kind
+	}
+	a := s.do(http.MethodPost, "/oauth2/convert-token", body, nil)
+	if s.expect(what, a, want) {
+		var ct tokenResponse
+		s.decode(a, &ct)
+		s.checkUser(tc, ct, subject)
+	}
+}
+
 func TestPresetMatrix(t *testing.T) {
 	for _, tc := range presetCases() {
 		t.Run(tc.name, func(t *testing.T) {
@@ -486,15 +503,16 @@ func TestPresetMatrix(t *testing.T) {
 			if got := cq.Get("iss") != ""; got != tc.issParam {
 				t.Errorf("callback carries iss: %v, want %v", got, tc.issParam)
 			}
+			exchange := func(iss string) answer {
+				return s.do(http.MethodPost, "/oauth2/token", map[string]string{
+					"provider": tc.name, "code": cq.Get("code"), "state": cq.Get("state"), "iss": iss, "binding": binding,
+				}, nil)
+			}
 			if tc.issParam {
 				// Mix-up defence (RFC 9207): another issuer is refused.
-				s.expect("token with another iss", s.do(http.MethodPost, "/oauth2/token", map[string]string{
-					"provider": tc.name, "code": cq.Get("code"), "state": cq.Get("state"), "iss": "https://evil.example", "binding": binding,
-				}, nil), outcome{code: CodeIssuerMismatch, status: http.StatusBadRequest})
+				s.expect("token with another iss", exchange("https://evil.example"), outcome{code: CodeIssuerMismatch, status: http.StatusBadRequest})
 			}
-			a = s.do(http.MethodPost, "/oauth2/token", map[string]string{
-				"provider": tc.name, "code": cq.Get("code"), "state": cq.Get("state"), "iss": cq.Get("iss"), "binding": binding,
-			}, nil)
+			a = exchange(cq.Get("iss"))
 			if a.status != http.StatusOK {
 				t.Fatalf("/oauth2/token: %d %s", a.status, a.body)
 			}
@@ -521,19 +539,9 @@ func TestPresetMatrix(t *testing.T) {
 				if tok == "" {
 					tok = tr.Provider.AccessToken // an OAuth 2.0 preset has no ID token to give
 				}
-				a = s.do(http.MethodPost, "/oauth2/convert-token", map[string]string{"provider": tc.name, "token": tok, "token_type": "id_token"}, nil)
-				if s.expect("convert the ID token", a, tc.convertID) {
-					var ct tokenResponse
-					s.decode(a, &ct)
-					s.checkUser(tc, ct, subject)
-				}
+				s.convert(tc, subject, "convert the ID token", tok, "id_token", tc.convertID)
 			}
-			a = s.do(http.MethodPost, "/oauth2/convert-token", map[string]string{"provider": tc.name, "token": tr.Provider.AccessToken, "token_type": "access_token"}, nil)
-			if s.expect("convert the access token", a, tc.convertAccess) {
-				var ct tokenResponse
-				s.decode(a, &ct)
-				s.checkUser(tc, ct, subject)
-			}
+			s.convert(tc, subject, "convert the access token", tr.Provider.AccessToken, "access_token", tc.convertAccess)
 			if fake.jwtAccess != nil {
 				// Where access tokens are JWTs, as the provider issues them,
 				// with the type left for edgeauth to detect.
@@ -541,12 +549,7 @@ func TestPresetMatrix(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				a = s.do(http.MethodPost, "/oauth2/convert-token", map[string]string{"provider": tc.name, "token": jwtTok}, nil)
-				if s.expect("convert the JWT access token", a, wantOK) {
-					var ct tokenResponse
-					s.decode(a, &ct)
-					s.checkUser(tc, ct, subject)
-				}
+				s.convert(tc, subject, "convert the JWT access token", jwtTok, "", wantOK)
 			}
 			for _, other := range []struct {
 				what, token, kind string
