@@ -84,7 +84,7 @@ func (d *Discord) SetProfile(raw string) {
 // returned) and returns the redirect Discord sends the browser to:
 // redirect_uri with code, state and iss.
 func (d *Discord) Authorize(authURL string) (*url.URL, error) {
-	return followAuthorize(d.Client(), authURL)
+	return authorizeRedirect(d.Client(), authURL)
 }
 
 // TokenForApp issues an access token as if the current profile had
@@ -367,20 +367,6 @@ func redirectWith(w http.ResponseWriter, r *http.Request, redirectURI string, pa
 	}
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)
-}
-
-// followAuthorize GETs an authorization URL through a routed client and
-// returns where the fake redirects the browser.
-func followAuthorize(c *http.Client, authURL string) (*url.URL, error) {
-	resp, err := c.Get(authURL)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		return nil, fmt.Errorf("authorize: HTTP %d", resp.StatusCode)
-	}
-	return url.Parse(resp.Header.Get("Location"))
 }
 
 // routeClient returns a client that sends requests for hosts to srv

@@ -80,7 +80,7 @@ func (f *Facebook) SetUser(u FacebookUser) {
 // Authorize plays the user consenting at authURL and returns the
 // redirect: redirect_uri with code and state (Facebook sends no iss).
 func (f *Facebook) Authorize(authURL string) (*url.URL, error) {
-	return followAuthorize(f.Client(), authURL)
+	return authorizeRedirect(f.Client(), authURL)
 }
 
 // TokenForApp issues a user access token of the current user for the app

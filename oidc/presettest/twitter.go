@@ -66,7 +66,7 @@ func (tw *Twitter) SetUser(u TwitterUser) {
 // Authorize plays the user consenting at authURL and returns the
 // redirect: redirect_uri with code and state.
 func (tw *Twitter) Authorize(authURL string) (*url.URL, error) {
-	return followAuthorize(tw.Client(), authURL)
+	return authorizeRedirect(tw.Client(), authURL)
 }
 
 // Revoked reports whether token was revoked at the fake.
