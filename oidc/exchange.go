@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -131,7 +132,7 @@ func (p *Provider) tokenRequest(ctx context.Context, do func(ctx context.Context
 	tok, err := do(ctx)
 	p.observe(CallToken, start, tokenStatus(err), tokenCallError(err))
 	if err != nil {
-		return nil, tokenError(err)
+		return nil, p.tokenError(err)
 	}
 	// RFC 6749 §7.1: we only know how to use Bearer tokens (RFC 6750).
 	if tt := tok.TokenType; tt != "" && !strings.EqualFold(tt, "bearer") {
@@ -148,7 +149,7 @@ func (p *Provider) tokenRequest(ctx context.Context, do func(ctx context.Context
 // network, timeout, 5xx, a non-OAuth 4xx, a body that is no token
 // response — means the provider is unavailable. The provider's body stays
 // in Err only.
-func tokenError(err error) error {
+func (p *Provider) tokenError(err error) error {
 	cause := fmt.Errorf("oidc: token endpoint: %w", err)
 	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok {
 		status := 0
@@ -158,18 +159,21 @@ func tokenError(err error) error {
 		// invalid_client and unauthorized_client say edgeauth's own client
 		// registration is wrong (secret, auth method, grant type): nothing
 		// the app can fix, so they count as the provider being unusable.
+		// A preset reads its provider's own error codes and bodies
+		// (GitHub's incorrect_client_credentials, Slack's
+		// bad_client_secret, Facebook's Graph error object) as RFC 6749
+		// §5.2 codes; the message names what the provider said.
 		errCode := re.ErrorCode
-		if errCode == "" {
-			// Facebook answers a Graph error object, not RFC 6749 §5.2.
-			errCode = graphGrantError(status, re.Body)
+		if p.quirks.tokenErrorCode != nil {
+			errCode = p.quirks.tokenErrorCode(status, re.ErrorCode, re.Body)
 		}
-		// GitHub says incorrect_client_credentials, with status 200.
-		if errCode == "invalid_client" || errCode == "unauthorized_client" || errCode == "incorrect_client_credentials" {
+		said := cmp.Or(re.ErrorCode, errCode)
+		if errCode == "invalid_client" || errCode == "unauthorized_client" {
 			return newError(CodeUnavailable, "client_auth", cause,
-				"client_auth: the provider refused edgeauth's client credentials (%s): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings", errCode)
+				"client_auth: the provider refused edgeauth's client credentials (%s): check the provider's CLIENT_ID, CLIENT_SECRET and CLIENT_AUTH settings", oauthErrorCode(said))
 		}
 		if errCode != "" && status < http.StatusInternalServerError {
-			return newError(CodeExchangeFailed, "token", cause, "token: the provider refused the grant: %s", oauthErrorCode(errCode))
+			return newError(CodeExchangeFailed, "token", cause, "token: the provider refused the grant: %s", oauthErrorCode(said))
 		}
 		return newError(CodeUnavailable, "token", cause, "token: provider answered HTTP %d", status)
 	}

@@ -84,6 +84,10 @@ type quirks struct {
 	// authorization responses must then carry iss (RFC 9207 §2.4), as
 	// discovery says for oidc providers.
 	issParam bool
+	// tokenErrorCode reads a token endpoint's refusal as an RFC 6749 §5.2
+	// code (invalid_client for our credentials, invalid_grant for the
+	// code), from the provider's code and body; nil takes the code as it is.
+	tokenErrorCode func(status int, code string, body []byte) string
 }
 
 // lookupPreset returns the preset called name. Each preset lives in its

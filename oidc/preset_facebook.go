@@ -57,7 +57,7 @@ func facebookPreset() preset {
 			Scopes:       []string{"public_profile", "email"},
 			ClientAuth:   ClientAuthPost,
 		},
-		quirks: quirks{userinfo: facebookUserinfo, convertAccess: convertFacebook},
+		quirks: quirks{userinfo: facebookUserinfo, convertAccess: convertFacebook, tokenErrorCode: graphGrantError},
 	}
 }
 
@@ -157,7 +157,10 @@ func convertFacebook(ctx context.Context, p *Provider, eps *endpoints, token str
 // 36007, 36009) is invalid_grant, the app's fault to retry; code 1 or
 // 101 (bad app id or secret) is invalid_client, our registration's.
 // Anything else gives "" and stays a provider failure.
-func graphGrantError(status int, body []byte) string {
+func graphGrantError(status int, code string, body []byte) string {
+	if code != "" {
+		return code
+	}
 	if status != http.StatusBadRequest {
 		return ""
 	}

@@ -78,6 +78,12 @@ func githubPreset() preset {
 			enrich:        githubEmails,
 			convertAccess: githubConvert,
 			revoke:        githubRevoke,
+			tokenErrorCode: func(_ int, code string, _ []byte) string {
+				if code == "incorrect_client_credentials" { // with status 200
+					return "invalid_client"
+				}
+				return code
+			},
 		},
 	}
 }

@@ -28,7 +28,7 @@ func slackPreset() preset {
 			Issuer: "https://slack.com",
 			Scopes: []string{"openid", "email", "profile"},
 		},
-		quirks: quirks{userinfo: slackUserinfo},
+		quirks: quirks{userinfo: slackUserinfo, tokenErrorCode: slackTokenError},
 	}
 }
 
@@ -42,4 +42,15 @@ func slackUserinfo(info map[string]any) map[string]any {
 		delete(info, "ok")
 	}
 	return info
+}
+
+// slackTokenError reads openid.connect.token's {"ok": false, "error": …}
+// codes (https://api.slack.com/methods/openid.connect.token): a wrong
+// client id or secret is edgeauth's registration, not the app's request.
+func slackTokenError(_ int, code string, _ []byte) string {
+	switch code {
+	case "invalid_client_id", "bad_client_secret":
+		return "invalid_client"
+	}
+	return code
 }

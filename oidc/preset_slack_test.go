@@ -51,6 +51,19 @@ func TestSlackTokenOkFalse(t *testing.T) {
 	}
 }
 
+// TestSlackClientCredentials: Slack's invalid_client_id and
+// bad_client_secret (HTTP 200, ok false) say edgeauth's registration is
+// wrong: provider_unavailable, not the app's exchange_failed.
+func TestSlackClientCredentials(t *testing.T) {
+	fake := presettest.NewSlack(t, "T0123ABCD", hostedClient())
+	fake.SetFaults(oidctest.Faults{TokenError: "invalid_client"})
+	p := hostedProvider(t, fake.OIDCFake, Config{Name: "slack"})
+	_, err := hostedLogin(t, p, fake.OIDCFake, "sam@example.com")
+	if e := wantError(t, err, CodeUnavailable, "client_auth"); !strings.Contains(e.Detail, "invalid_client_id") {
+		t.Fatalf("detail %q, want Slack's error code", e.Detail)
+	}
+}
+
 // At userinfo an {"ok": false} answer is a failed call, not a profile
 // about nobody (which would read as a substituted token).
 func TestSlackUserinfoOkFalse(t *testing.T) {
