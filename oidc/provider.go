@@ -94,6 +94,11 @@ func (p *Provider) Type() string { return p.cfg.Type }
 // Preset returns the preset the provider was configured from, "" for none.
 func (p *Provider) Preset() string { return p.cfg.Preset }
 
+// FormPost reports whether the provider answers authorization requests
+// with response_mode=form_post (Apple), so that its answer is a POST from
+// the browser rather than a redirect.
+func (p *Provider) FormPost() bool { return p.cfg.AuthParams["response_mode"] == "form_post" }
+
 // Discover fetches (or finds cached) what logins need from the provider:
 // the discovery document and the JWKS for an oidc provider; nothing for an
 // oauth2 provider, which has neither. For readiness probes and

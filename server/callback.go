@@ -48,15 +48,11 @@ const (
 // callbackURI is the redirect URI a provider is sent instead of the app's
 // when it answers with form_post, "" for every other provider: computed
 // once at start-up from the provider's resolved settings.
-func callbackURI(publicURL string, pc ProviderConfig) string {
-	oc := pc.OIDC
-	if err := oidc.ApplyPreset(&oc); err != nil {
+func callbackURI(publicURL, name string, rp *oidc.Provider) string {
+	if !rp.FormPost() {
 		return ""
 	}
-	if oc.AuthParams["response_mode"] != "form_post" {
-		return ""
-	}
-	return strings.TrimRight(publicURL, "/") + "/oauth2/callback/" + pc.Name
+	return strings.TrimRight(publicURL, "/") + "/oauth2/callback/" + name
 }
 
 // openState opens a flow state for provider p, mapping every failure to

@@ -343,7 +343,11 @@ func TestAppleEnv(t *testing.T) {
 				if out := fmt.Sprintf("%v %+v %#v", cfg, cfg.Providers[0], cfg.Providers[0]); strings.Contains(out, escaped[40:80]) {
 					t.Error("printing the config shows the key")
 				}
-				if got := callbackURI(cfg.PublicURL, cfg.Providers[0]); got != "https://auth.example.com/oauth2/callback/apple" {
+				rp, err := oidc.New(cfg.Providers[0].OIDC)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := callbackURI(cfg.PublicURL, cfg.Providers[0].Name, rp); got != "https://auth.example.com/oauth2/callback/apple" {
 					t.Errorf("callback %q", got)
 				}
 				return

@@ -118,7 +118,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.providers[pc.Name] = &provider{cfg: pc, rp: rp, hook: hooks[hookURL], callback: callbackURI(cfg.PublicURL, pc)}
+		s.providers[pc.Name] = &provider{cfg: pc, rp: rp, hook: hooks[hookURL], callback: callbackURI(cfg.PublicURL, pc.Name, rp)}
 		s.order = append(s.order, pc.Name)
 	}
 	return s, nil
