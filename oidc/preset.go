@@ -212,6 +212,9 @@ func ApplyPreset(cfg *Config) error {
 					probs[i].Field = "base_url" // the setting the operator wrote
 				}
 			}
+			if ce, ok := late.(*ConfigError); ok {
+				probs = append(probs, ce.Problems...)
+			}
 			return &ConfigError{Provider: cfg.Name, Problems: probs}
 		}
 	}
